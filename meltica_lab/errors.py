@@ -1,0 +1,154 @@
+"""One exception hierarchy for meltica-lab.
+
+Every error names what is at fault (a file, a selector, a field, a row) so that an operator can act on
+one line of text. The attributes are also kept on the exception so tools can render them: ``path``,
+``selector``, ``field``, ``row``. Catch :class:`MelticaLabError` to catch them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from meltica_lab.jshost.diagnostics import Diagnostic
+
+
+class MelticaLabError(Exception):
+    """Root of every error meltica-lab raises on purpose.
+
+    ``message`` is the readable text; ``path``, ``selector``, ``field`` and ``row`` name what is at
+    fault when they apply.
+    """
+
+    exit_code: int = 1
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        selector: str | None = None,
+        field: str | None = None,
+        row: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.selector = selector
+        self.field = field
+        self.row = row
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: ``{"error": <class>, "message": ..., plus the named locations}``."""
+        out: dict[str, Any] = {"error": type(self).__name__, "message": self.message}
+        for key in ("path", "selector", "field", "row"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        return out
+
+
+class UsageError(MelticaLabError):
+    """A call or command line that cannot be carried out as written (CLI exit code 2)."""
+
+    exit_code = 2
+
+
+class ConfigError(MelticaLabError):
+    """``config/app.yaml`` or a strategy config value is missing or of the wrong type."""
+
+
+class RegistryError(MelticaLabError):
+    """``registry.json`` is malformed, inconsistent or points outside the root."""
+
+
+class IntegrityError(RegistryError):
+    """A module file's bytes do not match its registry hash; such a file is never executed."""
+
+
+class SelectorError(MelticaLabError):
+    """A selector string cannot be parsed (empty, empty name, malformed hash)."""
+
+
+class NotFoundError(MelticaLabError):
+    """A selector is well-formed but names nothing: unknown strategy, tag or hash."""
+
+
+class AmbiguousHashError(NotFoundError):
+    """A hash prefix matches more than one revision; ``candidates`` lists them."""
+
+    def __init__(self, message: str, *, candidates: Sequence[str], selector: str | None = None) -> None:
+        super().__init__(message, selector=selector)
+        self.candidates = tuple(candidates)
+
+
+class ModuleError(MelticaLabError):
+    """A strategy module failed to compile, execute or validate; ``diagnostics`` holds every problem."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        diagnostics: Sequence[Diagnostic] = (),
+        path: str | None = None,
+        selector: str | None = None,
+    ) -> None:
+        detail = "; ".join(d.describe() for d in diagnostics)
+        super().__init__(f"{message}: {detail}" if detail else message, path=path, selector=selector)
+        self.headline = message
+        self.diagnostics = tuple(diagnostics)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["diagnostics"] = [d.to_dict() for d in self.diagnostics]
+        return out
+
+
+class ConflictError(MelticaLabError):
+    """An operation would break an invariant: a tag collision, a revision in use, an orphaned hash."""
+
+
+class InUseError(ConflictError):
+    """A revision or strategy cannot be deleted while instances pin it; ``instances`` names them."""
+
+    def __init__(self, message: str, *, instances: Sequence[str], selector: str | None = None) -> None:
+        super().__init__(message, selector=selector)
+        self.instances = tuple(instances)
+
+
+class MigrationError(MelticaLabError):
+    """A migration plan has conflicts that stop ``--write``, or a copy failed verification."""
+
+
+class DataError(MelticaLabError):
+    """Market data cannot be read: missing columns, bad numbers, timestamps going backwards."""
+
+
+class UsageExportError(MelticaLabError):
+    """A usage export (``{"registry":…, "usage":[…]}`` or a bare list) has the wrong shape."""
+
+
+class StrategyRuntimeError(MelticaLabError):
+    """A strategy was stopped while running: time limit, heap limit, or a failure of the host itself.
+
+    ``strategy`` and ``handler`` name the module and the handler that was running.
+    """
+
+    def __init__(self, message: str, *, strategy: str | None = None, handler: str | None = None) -> None:
+        super().__init__(message, selector=strategy)
+        self.strategy = strategy
+        self.handler = handler
+
+
+class InstanceError(MelticaLabError):
+    """A runtime-manager instance operation is not possible (unknown id, already running, ...)."""
+
+
+class GatewayError(MelticaLabError):
+    """A live gateway answered with an error; ``status`` is its HTTP status (0 when unreachable)."""
+
+    def __init__(self, message: str, *, status: int = 0, url: str | None = None) -> None:
+        super().__init__(message, path=url)
+        self.status = status
+        self.url = url
