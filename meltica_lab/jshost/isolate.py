@@ -29,8 +29,9 @@ _PRELUDE = """
 (function () {
   "use strict";
   const g = globalThis;
+  // mini-racer declares its timer helpers as non-configurable globals: blank what cannot be deleted.
   for (const name of ["setTimeout", "clearTimeout", "__timer_manager", "WebAssembly"]) {
-    delete g[name];
+    if (!Reflect.deleteProperty(g, name)) g[name] = undefined;
   }
   const noop = function () {};
   g.console = Object.freeze({ log: noop, error: noop, warn: noop, info: noop, debug: noop });
