@@ -1,0 +1,669 @@
+"""``registry.json``: the versioned strategy registry, byte-compatible with the gateway's file.
+
+Shape (compat notes §1): ``{name: {"tags": {tag: hash}, "hashes": {hash: {"tag", "path"}}}}``. Hashes are
+``sha256:`` + lower-case hex of the module file's raw bytes; paths are relative to the strategies root
+with ``/``. :class:`Registry` is an immutable, validated model with the gateway's selector resolution;
+:func:`edit_registry` is the only way to change the file: an inter-process lock, a fresh read, the
+change, a temporary file, fsync, an atomic replace, and one line per tag change in the append-only
+tag history beside the registry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import getpass
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from types import MappingProxyType
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from meltica_lab.errors import (
+    AmbiguousHashError,
+    ConflictError,
+    NotFoundError,
+    RegistryError,
+    SelectorError,
+)
+from meltica_lab.selectors import HASH_PREFIX, Selector, is_full_hash, normalize_hash
+from meltica_lab.versions import version_key
+
+REGISTRY_FILE = "registry.json"
+HISTORY_FILE = "registry.history.jsonl"
+LOCK_FILE = ".registry.json.lock"
+LOCK_TIMEOUT_SECONDS = 60.0
+LATEST = "latest"
+
+
+def content_hash(data: bytes) -> str:
+    """The registry hash of module bytes: ``sha256:`` + lower-case hex, over the raw bytes."""
+    return HASH_PREFIX + hashlib.sha256(data).hexdigest()
+
+
+def check_segment(value: str, what: str) -> str:
+    """A name or tag used as a directory name: non-empty, no ``..``, ``/`` or ``\\``."""
+    if not value or ".." in value or "/" in value or "\\" in value or value != value.strip():
+        raise RegistryError(
+            f"{what} {value!r} cannot be used as a path segment: expected non-empty text without "
+            "'..', '/', '\\' or surrounding spaces",
+            field=what,
+        )
+    return value
+
+
+def module_relpath(name: str, tag: str, digest: str, layout: str) -> str:
+    """Where a revision lives: ``<name>/<tag>/<name>.js`` (tag layout) or ``<name>/<64hex>/<name>.js``."""
+    if layout not in ("tag", "hash"):
+        raise RegistryError(f"layout {layout!r} is not supported: expected 'tag' or 'hash'", field="layout")
+    folder = check_segment(tag, "tag") if layout == "tag" else digest.removeprefix(HASH_PREFIX)
+    return f"{check_segment(name, 'strategy name')}/{folder}/{name}.js"
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a revision's file is, and its primary tag (``hashes[h]`` in the file)."""
+
+    tag: str
+    path: str
+    extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class StrategyEntry:
+    """One strategy: ``tags`` (tag -> hash as written) and ``hashes`` (hash -> :class:`Location`)."""
+
+    tags: Mapping[str, str]
+    hashes: Mapping[str, Location]
+    extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    def tag_target(self, tag: str) -> str | None:
+        """The normalised hash a tag points at (the file may hold bare or upper-case hex)."""
+        value = self.tags.get(tag)
+        return None if value is None else normalize_hash(value, allow_prefix=False)
+
+    def default_hash(self) -> str | None:
+        """``latest`` when set, else the smallest hash (the gateway's fallback)."""
+        latest = self.tags.get(LATEST, "").strip()
+        if latest:
+            return normalize_hash(latest, allow_prefix=False)
+        return min(self.hashes) if self.hashes else None
+
+    def tags_of(self, digest: str) -> tuple[str, ...]:
+        """Every tag pointing at ``digest`` plus its primary tag, de-duplicated and sorted."""
+        names = {t for t in self.tags if self.tag_target(t) == digest}
+        location = self.hashes.get(digest)
+        if location and location.tag:
+            names.add(location.tag)
+        return tuple(sorted(names))
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What a selector resolved to: strategy ``name``, ``hash``, canonical ``tag`` and ``alias``.
+
+    ``tag`` is the revision's primary tag; ``alias`` is the tag that was asked for (``name:prod``
+    gives ``prod``), else the default tag (``latest`` when it points here).
+    """
+
+    name: str
+    hash: str
+    tag: str
+    alias: str
+
+
+@dataclass(frozen=True)
+class Registry:
+    """A validated, immutable ``registry.json``. Build with :func:`load_registry` or :meth:`from_dict`.
+
+    ``warnings`` lists oddities that do not stop reading (unknown keys, dangling non-``latest`` tags).
+    """
+
+    strategies: Mapping[str, StrategyEntry]
+    path: Path | None = None
+    warnings: tuple[str, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    # -- construction -------------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: Any, *, path: Path | None = None, root: Path | None = None) -> Registry:
+        """Validate a decoded registry document. ``root`` enables path containment checks."""
+        return _Parser(path, root).parse(data)
+
+    @classmethod
+    def from_text(cls, text: str, *, path: Path | None = None, root: Path | None = None) -> Registry:
+        """Parse registry JSON text; empty text and ``null`` are an empty registry (as the gateway)."""
+        where = str(path) if path else "registry.json"
+        if not text.strip():
+            return cls.from_dict({}, path=path, root=root)
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise RegistryError(
+                f"{where}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", path=where
+            ) from None
+        return cls.from_dict({} if data is None else data, path=path, root=root)
+
+    # -- queries ------------------------------------------------------------------------------------
+    def names(self) -> list[str]:
+        """Strategy names, sorted."""
+        return sorted(self.strategies)
+
+    def entry(self, name: str) -> StrategyEntry:
+        """The entry for ``name`` (case-insensitive); :class:`NotFoundError` with suggestions."""
+        key = name.strip().lower()
+        try:
+            return self.strategies[key]
+        except KeyError:
+            near = difflib.get_close_matches(key, self.strategies, n=3)
+            hint = f"; did you mean {', '.join(near)}?" if near else ""
+            raise NotFoundError(f"strategy {key!r} not found in the registry{hint}", selector=name) from None
+
+    def all_hashes(self) -> dict[str, str]:
+        """Every hash -> the strategy that owns it."""
+        return {digest: name for name, entry in self.strategies.items() for digest in entry.hashes}
+
+    def resolve(self, selector: str | Selector) -> Resolution:
+        """Resolve a selector with the gateway's rules (compat §4.2) plus unique hash prefixes."""
+        sel = selector if isinstance(selector, Selector) else Selector.parse(selector)
+        text = str(selector).strip()
+        if sel.name is None:
+            name, digest = self._find_hash(str(sel.hash), None, text)
+            return self._resolution(name, digest, None)
+        entry = self.entry(sel.name)
+        if sel.hash is not None:
+            _, digest = self._find_hash(sel.hash, sel.name, text)
+            return self._resolution(sel.name, digest, None)
+        if sel.tag is not None:
+            target = entry.tags.get(sel.tag)
+            if target is not None:
+                digest = entry.tag_target(sel.tag) or ""
+                if digest not in entry.hashes:
+                    raise NotFoundError(
+                        f"tag {sel.tag!r} of {sel.name} references unknown hash {target!r}", selector=text
+                    )
+                return self._resolution(sel.name, digest, sel.tag)
+            if sel.tag.lower() != LATEST:
+                known = ", ".join(sorted(entry.tags)) or "none"
+                raise NotFoundError(
+                    f"tag {sel.tag!r} not found for {sel.name} (tags are case-sensitive; known: {known})",
+                    selector=text,
+                )
+        digest = entry.default_hash()
+        if digest is None:
+            raise NotFoundError(f"strategy {sel.name!r} has no revisions", selector=text)
+        return self._resolution(sel.name, digest, None)
+
+    def _find_hash(self, digest: str, name: str | None, text: str) -> tuple[str, str]:
+        owners = self.all_hashes()
+        if is_full_hash(digest):
+            owner = owners.get(digest)
+            if owner is None:
+                where = f" for {name}" if name else ""
+                raise NotFoundError(f"hash {digest!r} not found{where}", selector=text)
+            if name is not None and owner != name:
+                raise NotFoundError(f"hash {digest!r} belongs to {owner}, not {name}", selector=text)
+            return owner, digest
+        pool = owners if name is None else {h: n for h, n in owners.items() if n == name}
+        matches = sorted(h for h in pool if h.startswith(digest))
+        if not matches:
+            where = f" for {name}" if name else ""
+            raise NotFoundError(f"no revision hash starts with {digest!r}{where}", selector=text)
+        if len(matches) > 1:
+            listed = ", ".join(f"{owners[h]}@{h}" for h in matches)
+            raise AmbiguousHashError(
+                f"hash prefix {digest!r} is ambiguous: {len(matches)} revisions match ({listed})",
+                candidates=matches,
+                selector=text,
+            )
+        return owners[matches[0]], matches[0]
+
+    def _resolution(self, name: str, digest: str, asked_tag: str | None) -> Resolution:
+        entry = self.strategies[name]
+        primary = entry.hashes[digest].tag
+        alias = asked_tag if asked_tag is not None else self.default_tag(name, digest)
+        return Resolution(name=name, hash=digest, tag=primary or alias, alias=alias)
+
+    def default_tag(self, name: str, digest: str) -> str:
+        """``latest`` if it points at ``digest``, else the primary tag, else the first tag by name."""
+        entry = self.strategies[name]
+        if entry.tag_target(LATEST) == digest:
+            return LATEST
+        location = entry.hashes.get(digest)
+        if location and location.tag:
+            return location.tag
+        tags = entry.tags_of(digest)
+        return tags[0] if tags else ""
+
+    # -- serialisation ------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The registry document, ready for ``json.dumps``, keys in the gateway's order."""
+        out: dict[str, Any] = {}
+        for name in sorted(self.strategies):
+            entry = self.strategies[name]
+            hashes = {
+                digest: {"tag": loc.tag, "path": loc.path, **dict(sorted(loc.extra.items()))}
+                for digest, loc in sorted(entry.hashes.items())
+            }
+            out[name] = {"tags": dict(sorted(entry.tags.items())), "hashes": hashes, **dict(entry.extra)}
+        out.update(self.extra)
+        return out
+
+    def dumps(self) -> str:
+        """The file text: map keys sorted, ``tags`` before ``hashes``, two-space indent, newline."""
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+class _Parser:
+    """Validates a decoded document; every error names the file, the key path and what was expected."""
+
+    def __init__(self, path: Path | None, root: Path | None) -> None:
+        self.where = str(path) if path else "registry.json"
+        self.path = path
+        self.root = root.resolve() if root else None
+        self.warnings: list[str] = []
+
+    def fail(self, key: str, message: str) -> RegistryError:
+        return RegistryError(f"{self.where}: {key}: {message}", path=self.where, field=key)
+
+    def parse(self, data: Any) -> Registry:
+        if not isinstance(data, dict):
+            raise self.fail("(top level)", f"expected an object of strategies, got {_kind(data)}")
+        strategies: dict[str, StrategyEntry] = {}
+        for raw_name, raw_entry in data.items():
+            name = raw_name.strip().lower()
+            if not name:
+                raise self.fail(repr(raw_name), "strategy name is empty")
+            if name in strategies:
+                raise self.fail(raw_name, f"duplicate strategy name (case-insensitive) {name!r}")
+            strategies[name] = self.entry(raw_name, raw_entry)
+        return Registry(MappingProxyType(strategies), self.path, tuple(self.warnings))
+
+    def entry(self, key: str, raw: Any) -> StrategyEntry:
+        if not isinstance(raw, dict):
+            raise self.fail(key, f"expected an object with 'tags' and 'hashes', got {_kind(raw)}")
+        extra = {k: v for k, v in raw.items() if k not in ("tags", "hashes")}
+        if extra:
+            self.warnings.append(f"{self.where}: {key}: unknown keys kept as they are: {', '.join(extra)}")
+        hashes: dict[str, Location] = {}
+        for digest, loc in self.mapping(f"{key}.hashes", raw.get("hashes")).items():
+            where = f"{key}.hashes[{digest!r}]"
+            if not is_full_hash(digest):
+                raise self.fail(where, "hash keys must be 'sha256:' followed by 64 lower-case hex digits")
+            hashes[digest] = self.location(where, key, digest, loc)
+        tags: dict[str, str] = {}
+        for tag, target in self.mapping(f"{key}.tags", raw.get("tags")).items():
+            where = f"{key}.tags[{tag!r}]"
+            if not isinstance(target, str):
+                raise self.fail(where, f"expected a hash string, got {_kind(target)}")
+            try:
+                digest = normalize_hash(target, allow_prefix=False)
+            except SelectorError:
+                raise self.fail(where, f"expected a sha256 hash, got {target!r}") from None
+            if digest not in hashes:
+                if tag == LATEST:
+                    raise self.fail(where, f"'latest' points at {target!r}, which is not among the hashes")
+                self.warnings.append(f"{self.where}: {where}: points at unknown hash {target!r}")
+            tags[tag] = target
+        return StrategyEntry(MappingProxyType(tags), MappingProxyType(hashes), MappingProxyType(extra))
+
+    def mapping(self, key: str, raw: Any) -> dict[str, Any]:
+        if raw is None:
+            return {}
+        if not isinstance(raw, dict):
+            raise self.fail(key, f"expected an object, got {_kind(raw)}")
+        return raw
+
+    def location(self, where: str, name: str, digest: str, raw: Any) -> Location:
+        if not isinstance(raw, dict):
+            raise self.fail(where, f"expected an object with 'tag' and 'path', got {_kind(raw)}")
+        tag, rel = raw.get("tag", ""), raw.get("path")
+        if not isinstance(tag, str):
+            raise self.fail(f"{where}.tag", f"expected a string, got {_kind(tag)}")
+        if not isinstance(rel, str) or not rel.strip():
+            raise self.fail(f"{where}.path", f"expected a relative path string, got {_kind(rel)}")
+        self.check_path(f"{where}.path", rel)
+        extra = {k: v for k, v in raw.items() if k not in ("tag", "path")}
+        if extra:
+            self.warnings.append(f"{self.where}: {where}: unknown keys kept as they are: {', '.join(extra)}")
+        return Location(tag=tag, path=rel, extra=MappingProxyType(extra))
+
+    def check_path(self, where: str, rel: str) -> None:
+        posix = PurePosixPath(rel.replace("\\", "/"))
+        if posix.is_absolute() or Path(rel).is_absolute() or (len(rel) > 1 and rel[1] == ":"):
+            raise self.fail(where, f"path {rel!r} is absolute: expected a path relative to the root")
+        if ".." in posix.parts:
+            raise self.fail(where, f"path {rel!r} contains '..': expected a path inside the root")
+        if self.root is not None:
+            resolved = (self.root / posix).resolve()
+            if not resolved.is_relative_to(self.root):
+                raise self.fail(where, f"path {rel!r} resolves outside the root {self.root} (to {resolved})")
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+# -- reading ----------------------------------------------------------------------------------------
+def registry_path(root: str | Path) -> Path:
+    """``<root>/registry.json``."""
+    return Path(root) / REGISTRY_FILE
+
+
+def load_registry(root: str | Path) -> Registry | None:
+    """Read and validate ``<root>/registry.json``; ``None`` when the file does not exist."""
+    path = registry_path(root)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise RegistryError(f"{path}: cannot read: {exc.strerror}", path=str(path)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RegistryError(f"{path}: not UTF-8 (byte {exc.start})", path=str(path)) from None
+    return Registry.from_text(text.removeprefix("\ufeff"), path=path, root=Path(root))
+
+
+# -- tag history ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TagChange:
+    """One line of the tag history: ``tag`` of ``strategy`` moved from ``from_hash`` to ``to_hash``.
+
+    ``from_hash`` is ``None`` when the tag was created, ``to_hash`` ``None`` when it was removed.
+    """
+
+    time: datetime
+    strategy: str
+    tag: str
+    from_hash: str | None
+    to_hash: str | None
+    reason: str
+    actor: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON line written to the history file."""
+        return {
+            "time": self.time.isoformat(timespec="microseconds").replace("+00:00", "Z"),
+            "strategy": self.strategy,
+            "tag": self.tag,
+            "from": self.from_hash,
+            "to": self.to_hash,
+            "reason": self.reason,
+            "actor": self.actor,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TagChange:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            time=datetime.fromisoformat(str(data["time"]).replace("Z", "+00:00")),
+            strategy=str(data["strategy"]),
+            tag=str(data["tag"]),
+            from_hash=data.get("from"),
+            to_hash=data.get("to"),
+            reason=str(data.get("reason", "")),
+            actor=str(data.get("actor", "")),
+        )
+
+
+def read_tag_history(root: str | Path, strategy: str | None = None) -> list[TagChange]:
+    """Every recorded tag change, oldest first, optionally for one strategy.
+
+    A line cut short by a crash mid-append is skipped; any other bad line is an error naming it.
+    """
+    path = Path(root) / HISTORY_FILE
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    changes = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            change = TagChange.from_dict(json.loads(line))
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            if number == len(lines):
+                continue
+            raise RegistryError(f"{path}: line {number}: not a tag change record: {exc}", path=str(path)) from None
+        if strategy is None or change.strategy == strategy.strip().lower():
+            changes.append(change)
+    return changes
+
+
+def _tag_changes(before: Registry | None, after: Registry, reason: str) -> list[TagChange]:
+    now = datetime.now(UTC)
+    actor = _actor()
+    changes = []
+    names = set(after.strategies) | set(before.strategies if before else {})
+    for name in sorted(names):
+        old = before.strategies.get(name) if before else None
+        new = after.strategies.get(name)
+        old_tags = {t: old.tag_target(t) for t in old.tags} if old else {}
+        new_tags = {t: new.tag_target(t) for t in new.tags} if new else {}
+        for tag in sorted(set(old_tags) | set(new_tags)):
+            if old_tags.get(tag) != new_tags.get(tag):
+                changes.append(TagChange(now, name, tag, old_tags.get(tag), new_tags.get(tag), reason, actor))
+    return changes
+
+
+def _actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return ""
+
+
+# -- editing ----------------------------------------------------------------------------------------
+class RegistryDraft:
+    """A registry being edited inside :func:`edit_registry`. Changes are written when the block ends.
+
+    Methods validate as they go and raise without changing anything on disk.
+    """
+
+    def __init__(self, root: Path, current: Registry | None) -> None:
+        self.root = root
+        self.before = current
+        self.data: dict[str, Any] = current.to_dict() if current else {}
+
+    def registry(self) -> Registry:
+        """The draft as a validated :class:`Registry`."""
+        return Registry.from_dict(self.data, path=registry_path(self.root), root=self.root)
+
+    def _entry(self, name: str, *, create: bool = False) -> dict[str, Any]:
+        key = name.strip().lower()
+        if key not in self.data:
+            if not create:
+                raise NotFoundError(f"strategy {key!r} not found in {registry_path(self.root)}", selector=key)
+            self.data[key] = {"tags": {}, "hashes": {}}
+        entry = self.data[key]
+        entry.setdefault("tags", {})
+        entry.setdefault("hashes", {})
+        if entry["tags"] is None:
+            entry["tags"] = {}
+        if entry["hashes"] is None:
+            entry["hashes"] = {}
+        return entry
+
+    def _known_hash(self, name: str, digest: str) -> str:
+        """The full hash of a revision of ``name`` given its hash or a unique prefix of it."""
+        self._entry(name)
+        return self.registry().resolve(Selector(name.strip().lower(), hash=normalize_hash(digest))).hash
+
+    def add_revision(self, name: str, digest: str, tag: str, path: str) -> None:
+        """Record a revision file and point ``tag`` at it; ``latest`` is set if the strategy has none."""
+        check_segment(tag, "tag")
+        entry = self._entry(name, create=True)
+        entry["hashes"][digest] = {"tag": tag, "path": path}
+        entry["tags"][tag] = digest
+        if not str(entry["tags"].get(LATEST, "")).strip():
+            entry["tags"][LATEST] = digest
+
+    def assign_tag(self, name: str, tag: str, digest: str) -> str | None:
+        """Point ``tag`` at ``digest`` (which must be a revision of ``name``); returns the previous hash."""
+        check_segment(tag.strip(), "tag")
+        full = self._known_hash(name, digest)
+        tags = self._entry(name)["tags"]
+        previous = tags.get(tag.strip())
+        tags[tag.strip()] = full
+        return None if previous is None else normalize_hash(previous, allow_prefix=False)
+
+    def remove_tag(self, name: str, tag: str, *, allow_orphan: bool = False) -> str:
+        """Remove ``tag``; ``latest`` cannot be removed, nor a hash's last tag without ``allow_orphan``."""
+        key = name.strip().lower()
+        if tag.strip().lower() == LATEST:
+            raise ConflictError(f'tag "latest" of {key} cannot be removed; reassign it instead', field="tag")
+        tags = self._entry(name)["tags"]
+        if tag not in tags:
+            raise NotFoundError(f"tag {tag!r} not found for {key}", selector=f"{key}:{tag}")
+        digest = normalize_hash(tags[tag], allow_prefix=False)
+        others = [t for t, v in tags.items() if t != tag and normalize_hash(v, allow_prefix=False) == digest]
+        if not others and not allow_orphan:
+            raise ConflictError(
+                f"removing tag {tag!r} would orphan hash {digest} of {key} (no other tag points at it); "
+                "pass allow_orphan to remove it anyway",
+                selector=f"{key}:{tag}",
+            )
+        del tags[tag]
+        return digest
+
+    def remove_revision(self, name: str, digest: str) -> str:
+        """Drop a revision and every tag on it; returns its path. ``latest`` moves to the newest
+        remaining revision (semantic-version order of primary tags); the entry goes with its last hash."""
+        key = name.strip().lower()
+        full = self._known_hash(name, digest)
+        entry = self._entry(name)
+        path = entry["hashes"].pop(full)["path"]
+        was_latest = any(
+            t == LATEST and normalize_hash(v, allow_prefix=False) == full for t, v in entry["tags"].items()
+        )
+        entry["tags"] = {
+            t: v for t, v in entry["tags"].items() if normalize_hash(v, allow_prefix=False) != full
+        }
+        if not entry["hashes"]:
+            del self.data[key]
+        elif was_latest:
+            newest = max(entry["hashes"], key=lambda h: (version_key(entry["hashes"][h]["tag"]), h))
+            entry["tags"][LATEST] = newest
+        return str(path)
+
+
+@contextlib.contextmanager
+def edit_registry(root: str | Path, reason: str, *, create: bool = True) -> Iterator[RegistryDraft]:
+    """Change ``<root>/registry.json`` safely. Usage::
+
+        with edit_registry(root, "promote v1.2.0") as draft:
+            draft.assign_tag("momentum", "prod", digest)
+
+    Holds an inter-process lock for the whole block, starts from the file as it is now, and on a
+    clean exit validates the result, writes it to a temporary file, fsyncs and atomically replaces
+    the registry, then appends each tag change to the history. An exception leaves the file as it was.
+    """
+    root_path = Path(root)
+    if not root_path.is_dir():
+        raise RegistryError(f"strategies root {root_path} is not a directory", path=str(root_path))
+    lock = FileLock(str(root_path / LOCK_FILE), timeout=LOCK_TIMEOUT_SECONDS)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise RegistryError(
+            f"{registry_path(root_path)}: another process holds the registry lock {LOCK_FILE} "
+            f"for more than {LOCK_TIMEOUT_SECONDS:g} s",
+            path=str(registry_path(root_path)),
+        ) from None
+    try:
+        current = load_registry(root_path)
+        if current is None and not create:
+            raise RegistryError(f"{registry_path(root_path)} does not exist", path=str(registry_path(root_path)))
+        draft = RegistryDraft(root_path, current)
+        yield draft
+        updated = draft.registry()
+        text = updated.dumps()
+        if current is not None and current.path and text == registry_path(root_path).read_text("utf-8"):
+            return
+        atomic_write(registry_path(root_path), text.encode("utf-8"))
+        _append_history(root_path, _tag_changes(current, updated, reason))
+    finally:
+        lock.release()
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same directory, fsync, and replace."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _append_history(root: Path, changes: list[TagChange]) -> None:
+    if not changes:
+        return
+    text = "".join(json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in changes)
+    with open(root / HISTORY_FILE, "a", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+# -- module files -----------------------------------------------------------------------------------
+def store_module(root: str | Path, source: bytes, *, name: str, tag: str, layout: str = "tag") -> tuple[str, str]:
+    """Write a revision file under ``root``; returns ``(hash, relative path)``.
+
+    A file already there with the same bytes is reused; one with different bytes is never
+    overwritten (:class:`ConflictError`). The new file appears atomically, complete and fsynced.
+    """
+    digest = content_hash(source)
+    rel = module_relpath(name, tag, digest, layout)
+    target = Path(root) / rel
+    if target.exists():
+        if target.read_bytes() == source:
+            return digest, rel
+        raise ConflictError(
+            f"{target} already holds different bytes; a module file is never overwritten "
+            "(use the hash layout, or another tag)",
+            path=str(target),
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(source)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, target)  # fails if another writer got there first: never overwrite
+        except FileExistsError:
+            if target.read_bytes() != source:
+                raise ConflictError(
+                    f"{target} was written concurrently with different bytes", path=str(target)
+                ) from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    _fsync_dir(target.parent)
+    return digest, rel
