@@ -110,13 +110,17 @@ class Resolution:
     """What a selector resolved to: strategy ``name``, ``hash``, canonical ``tag`` and ``alias``.
 
     ``tag`` is the revision's primary tag; ``alias`` is the tag that was asked for (``name:prod``
-    gives ``prod``), else the default tag (``latest`` when it points here).
+    gives ``prod``), else the default tag (``latest`` when it points here). ``selector`` is the
+    canonical selector that keeps meaning the same thing: ``name@hash`` for anything given by hash
+    (bare hashes stay pinned), ``name:tag`` with the tag as asked (it keeps following that tag), else
+    ``name`` (follows ``latest``).
     """
 
     name: str
     hash: str
     tag: str
     alias: str
+    selector: str
 
 
 @dataclass(frozen=True)
@@ -176,11 +180,11 @@ class Registry:
         text = str(selector).strip()
         if sel.name is None:
             name, digest = self._find_hash(str(sel.hash), None, text)
-            return self._resolution(name, digest, None)
+            return self._resolution(name, digest, None, f"{name}@{digest}")
         entry = self.entry(sel.name)
         if sel.hash is not None:
             _, digest = self._find_hash(sel.hash, sel.name, text)
-            return self._resolution(sel.name, digest, None)
+            return self._resolution(sel.name, digest, None, f"{sel.name}@{digest}")
         if sel.tag is not None:
             target = entry.tags.get(sel.tag)
             if target is not None:
@@ -189,7 +193,7 @@ class Registry:
                     raise NotFoundError(
                         f"tag {sel.tag!r} of {sel.name} references unknown hash {target!r}", selector=text
                     )
-                return self._resolution(sel.name, digest, sel.tag)
+                return self._resolution(sel.name, digest, sel.tag, f"{sel.name}:{sel.tag}")
             if sel.tag.lower() != LATEST:
                 known = ", ".join(sorted(entry.tags)) or "none"
                 raise NotFoundError(
@@ -199,7 +203,7 @@ class Registry:
         digest = entry.default_hash()
         if digest is None:
             raise NotFoundError(f"strategy {sel.name!r} has no revisions", selector=text)
-        return self._resolution(sel.name, digest, None)
+        return self._resolution(sel.name, digest, None, str(sel))
 
     def _find_hash(self, digest: str, name: str | None, text: str) -> tuple[str, str]:
         owners = self.all_hashes()
@@ -225,11 +229,11 @@ class Registry:
             )
         return owners[matches[0]], matches[0]
 
-    def _resolution(self, name: str, digest: str, asked_tag: str | None) -> Resolution:
+    def _resolution(self, name: str, digest: str, asked_tag: str | None, canonical: str) -> Resolution:
         entry = self.strategies[name]
         primary = entry.hashes[digest].tag
         alias = asked_tag if asked_tag is not None else self.default_tag(name, digest)
-        return Resolution(name=name, hash=digest, tag=primary or alias, alias=alias)
+        return Resolution(name=name, hash=digest, tag=primary or alias, alias=alias, selector=canonical)
 
     def default_tag(self, name: str, digest: str) -> str:
         """``latest`` if it points at ``digest``, else the primary tag, else the first tag by name."""

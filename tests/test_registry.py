@@ -124,6 +124,14 @@ def test_resolution_follows_the_gateway_rules():
     assert reg.resolve("other:LATEST").hash == H3  # no latest key: falls back to the default revision
 
 
+def test_canonical_selectors_keep_tags_as_asked_and_pin_hashes():
+    reg = demo_registry()
+    assert reg.resolve(" DEMO ").selector == "demo"
+    assert reg.resolve("demo:Prod").selector == "demo:Prod"
+    assert reg.resolve(f"demo@{H1[:15]}").selector == f"demo@{H1}"
+    assert reg.resolve(H3.removeprefix("sha256:")).selector == f"other@{H3}"
+
+
 def test_tags_are_case_sensitive():
     with pytest.raises(NotFoundError, match=r"case-sensitive; known: Prod, latest, stable, v1\.0\.0, v1\.1\.0"):
         demo_registry().resolve("demo:prod")
