@@ -1,0 +1,32 @@
+"""Backtests of pinned strategy revisions: data in, V8 event loop, results out.
+
+``run_backtest`` runs one revision, ``compare`` several over the same data; both return pandas
+objects. The event loop, the simulated exchange, the analytics and the strategy all run inside V8
+(:class:`StrategySession`); Python prepares columns and turns the results into frames.
+"""
+
+from meltica_lab.backtest.config import resolve_config
+from meltica_lab.backtest.data import BadRow, MarketData, load_market_data
+from meltica_lab.backtest.engine import ENGINE_VERSION, compare, run_backtest
+from meltica_lab.backtest.events import MarketEvents
+from meltica_lab.backtest.options import DEFAULT_CAPITAL, Fees, FillModel, SessionOptions
+from meltica_lab.backtest.results import BacktestResult
+from meltica_lab.backtest.session import SessionSnapshot, StrategySession
+
+__all__ = [
+    "DEFAULT_CAPITAL",
+    "ENGINE_VERSION",
+    "BacktestResult",
+    "BadRow",
+    "Fees",
+    "FillModel",
+    "MarketData",
+    "MarketEvents",
+    "SessionOptions",
+    "SessionSnapshot",
+    "StrategySession",
+    "compare",
+    "load_market_data",
+    "resolve_config",
+    "run_backtest",
+]

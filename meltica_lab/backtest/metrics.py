@@ -1,0 +1,120 @@
+"""Summary statistics of a run, from the equity curve and the ledger totals the V8 host kept.
+
+Conventions, stated once: money is in the quote currency; the starting capital is the run's
+``capital``; drawdown is measured from the running peak of equity, which starts at the capital;
+the Sharpe ratio uses daily returns (the last equity of each UTC calendar day, risk-free rate 0)
+annualised by √365 because crypto markets trade every day, and is NaN with fewer than two daily
+returns; exposure time is the share of the run's time with a non-zero position. The ``Legacy …``
+rows reproduce the reference backtester's five numbers (compat §4.7): gross PnL is cash flow, net is
+gross minus fees, and its drawdown runs on cash flow plus marked positions from a peak starting at 0.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+SHARPE_LABEL = "Sharpe Ratio (daily, ann. √365)"
+
+
+def drawdown(equity: pd.Series, capital: float) -> tuple[pd.Series, pd.Series]:
+    """Absolute and percentage drawdown from the running peak (which starts at ``capital``)."""
+    peak = np.maximum.accumulate(np.maximum(equity.to_numpy(dtype=np.float64), capital)) if len(equity) else []
+    peak = pd.Series(peak, index=equity.index, dtype=np.float64)
+    absolute = peak - equity
+    return absolute, absolute / peak * 100.0
+
+
+def sharpe_ratio(equity: pd.Series) -> float:
+    """Annualised Sharpe ratio of daily returns (see the module docstring)."""
+    if equity.empty:
+        return math.nan
+    daily = equity.resample("1D").last().dropna()
+    returns = daily.pct_change().dropna()
+    if len(returns) < 2:
+        return math.nan
+    spread = returns.std(ddof=1)
+    return float(returns.mean() / spread * math.sqrt(365)) if spread > 0 else math.nan
+
+
+def exposure_share(equity: pd.DataFrame) -> float:
+    """Share (0..1) of the run's time with a position; by samples when all samples share one time."""
+    if equity.empty:
+        return 0.0
+    held = equity["exposure"].to_numpy() > 0
+    times = equity.index.asi8
+    span = times[-1] - times[0]
+    if span <= 0:
+        return float(held.mean())
+    return float(np.diff(times)[held[:-1]].sum() / span)
+
+
+def legacy_max_drawdown(equity: pd.DataFrame, capital: float) -> float:
+    """The reference's drawdown: cash flow plus marked positions, peak starting at 0, fees ignored."""
+    if equity.empty:
+        return 0.0
+    legacy = equity["equity"].to_numpy() - capital + equity["fees"].to_numpy()
+    peak = np.maximum.accumulate(np.maximum(legacy, 0.0))
+    return float(max((peak - legacy).max(), 0.0))
+
+
+def summarise(
+    equity: pd.DataFrame,
+    ledger: dict[str, Any],
+    counts: dict[str, int],
+    *,
+    capital: float,
+    events: int,
+    rejected: int,
+    dropped_rows: int,
+    errors: int,
+    dropped_log_lines: int,
+) -> pd.Series:
+    """The run's summary as a Series with readable labels (units in the labels)."""
+    curve = equity["equity"]
+    absolute, percent = drawdown(curve, capital)
+    start = equity.index[0] if len(equity) else pd.NaT
+    end = equity.index[-1] if len(equity) else pd.NaT
+    final = float(ledger["equity"])
+    trips = int(ledger["trips"])
+    fees = float(ledger["fees"])
+    gross = float(ledger["cashFlow"])
+    rows: dict[str, Any] = {
+        "Start": start,
+        "End": end,
+        "Duration": end - start if len(equity) else pd.NaT,
+        "Events": events,
+        "Capital": capital,
+        "Equity Final": final,
+        "Equity Peak": float(max(curve.max(), capital)) if len(curve) else capital,
+        "Return [%]": (final / capital - 1.0) * 100.0,
+        "Realised PnL": float(ledger["realised"]),
+        "Unrealised PnL": float(ledger["unrealised"]),
+        "Fees": fees,
+        "Net PnL": final - capital,
+        "Turnover": float(ledger["turnover"]),
+        "Max. Drawdown": float(absolute.max()) if len(absolute) else 0.0,
+        "Max. Drawdown [%]": float(percent.max()) if len(percent) else 0.0,
+        SHARPE_LABEL: sharpe_ratio(curve),
+        "Exposure Time [%]": exposure_share(equity) * 100.0,
+        "Round Trips": trips,
+        "Win Rate [%]": int(ledger["wins"]) / trips * 100.0 if trips else math.nan,
+        "Orders": int(counts["submitted"]),
+        "Fills": int(ledger["fills"]),
+        "Rejected": rejected,
+        "Expired": int(counts["expired"]),
+        "Handler Errors": errors,
+        "Dropped Rows": dropped_rows,
+        "Dropped Log Lines": dropped_log_lines,
+        "Legacy Orders": int(counts["submitted"]),
+        "Legacy Filled": int(ledger["fills"]),
+        "Legacy Volume": float(ledger["volume"]),
+        "Legacy Gross PnL": gross,
+        "Legacy Fees": fees,
+        "Legacy Net PnL": gross - fees,
+        "Legacy Max Drawdown": legacy_max_drawdown(equity, capital),
+    }
+    return pd.Series(rows, dtype=object, name="summary")

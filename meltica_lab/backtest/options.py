@@ -1,0 +1,116 @@
+"""How the simulated exchange and the host behave: fees, fill model, and the session options."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+from meltica_lab.errors import UsageError
+
+DEFAULT_CAPITAL = 100_000.0
+"""Starting capital, in the quote currency, when a run does not name one."""
+
+
+def _check(condition: bool, field_name: str, expected: str, value: object) -> None:
+    if not condition:
+        raise UsageError(f"{field_name}: expected {expected}, got {value!r}", field=field_name)
+
+
+@dataclass(frozen=True)
+class Fees:
+    """Fee rates as fractions of notional, charged in the quote currency.
+
+    ``maker`` applies to limit-order fills, ``taker`` to market-order fills. The default is the
+    reference gateway's flat 0.2 % for both (a negative maker rate is a rebate).
+    """
+
+    maker: float = 0.002
+    taker: float = 0.002
+
+    def __post_init__(self) -> None:
+        for name in ("maker", "taker"):
+            value = getattr(self, name)
+            _check(
+                isinstance(value, int | float) and math.isfinite(value) and -1 < value < 1,
+                f"fees.{name}",
+                "a finite rate between -1 and 1",
+                value,
+            )
+
+
+@dataclass(frozen=True)
+class FillModel:
+    """When a resting limit order fills and at what price.
+
+    ``trigger``: ``"through"`` (default) fills a buy limit only when the market trades strictly
+    below it (a sell strictly above), the conservative choice, since the queue ahead of an order
+    resting at a price may absorb every trade at that price; ``"touch"`` also fills at equality.
+    ``price_improvement``: fill at the better of the limit and the market price instead of the limit.
+    ``partial``: bound each fill by the quantity the market traded (trade quantity, quote size,
+    bar volume), shared by the orders filled on that event, so large orders fill over several events.
+    """
+
+    trigger: Literal["through", "touch"] = "through"
+    price_improvement: bool = False
+    partial: bool = False
+
+    def __post_init__(self) -> None:
+        _check(self.trigger in ("through", "touch"), "fill_model.trigger", '"through" or "touch"', self.trigger)
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    """Everything a strategy session needs besides the strategy and its config.
+
+    ``latency_ms`` delays every order: it becomes eligible to fill, and its ACK or REJECTED report
+    is delivered, ``latency_ms`` after submission. ``slippage_bps`` moves market-order fills against
+    the order. ``capital`` is the starting cash in the quote currency. ``dry_run`` is the host's
+    dry-run flag (``isDryRun()``). ``bare`` turns the exchange and the results off: payloads and
+    handler calls only, the ceiling a benchmark compares against.
+    """
+
+    instance_id: str = "backtest"
+    providers: tuple[str, ...] = ("backtest",)
+    fees: Fees = field(default_factory=Fees)
+    slippage_bps: float = 0.0
+    latency_ms: float = 0.0
+    fill_model: FillModel = field(default_factory=FillModel)
+    capital: float = DEFAULT_CAPITAL
+    seed: int = 0
+    dry_run: bool = False
+    max_log_lines: int = 10_000
+    max_log_line_length: int = 4096
+    max_error_kinds: int = 1000
+    chunk_size: int = 65_536
+    bare: bool = False
+
+    def __post_init__(self) -> None:
+        _check(
+            isinstance(self.providers, tuple)
+            and len(self.providers) > 0
+            and all(isinstance(p, str) and p.strip() for p in self.providers),
+            "providers",
+            "a non-empty tuple of provider names",
+            self.providers,
+        )
+        _check(isinstance(self.fees, Fees), "fees", "a Fees value", self.fees)
+        _check(isinstance(self.fill_model, FillModel), "fill_model", "a FillModel value", self.fill_model)
+        for name in ("slippage_bps", "latency_ms"):
+            value = getattr(self, name)
+            _check(
+                isinstance(value, int | float) and math.isfinite(value) and value >= 0,
+                name,
+                "a finite number >= 0",
+                value,
+            )
+        _check(
+            isinstance(self.capital, int | float) and math.isfinite(self.capital) and self.capital > 0,
+            "capital",
+            "a finite number > 0",
+            self.capital,
+        )
+        _check(isinstance(self.seed, int) and not isinstance(self.seed, bool), "seed", "an integer", self.seed)
+        for name in ("max_log_lines", "max_log_line_length", "max_error_kinds", "chunk_size"):
+            value = getattr(self, name)
+            _check(isinstance(value, int) and value > 0, name, "a positive integer", value)

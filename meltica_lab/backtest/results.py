@@ -1,0 +1,215 @@
+"""The result of a run: pandas frames indexed by simulation time (UTC), the summary, provenance."""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from meltica_lab.backtest.metrics import drawdown
+from meltica_lab.backtest.session import EQUITY_COLUMNS, FILL_COLUMNS, ORDER_COLUMNS, SessionSnapshot
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+_NS_PER_MS = 1_000_000
+_STATES = ("ACK", "PARTIAL", "FILLED", "CANCELLED", "REJECTED", "EXPIRED")
+
+
+def _times(ms: np.ndarray, rem: np.ndarray, name: str = "time") -> pd.DatetimeIndex:
+    ns = ms.astype(np.int64) * _NS_PER_MS + rem.astype(np.int64)
+    return pd.DatetimeIndex(pd.to_datetime(ns, unit="ns", utc=True), name=name)
+
+
+def _columns(table: np.ndarray, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    return {name: table[:, k] for k, name in enumerate(names)}
+
+
+def client_order_ids(instance_id: str, ms: np.ndarray, rem: np.ndarray, index: np.ndarray) -> list[str]:
+    """``<instance id>-<sim time ns>-<counter>``, as the host made them."""
+    ns = ms.astype(np.int64) * _NS_PER_MS + rem.astype(np.int64)
+    return [f"{instance_id}-{t}-{i}" for t, i in zip(ns.tolist(), index.astype(np.int64).tolist(), strict=True)]
+
+
+def fills_frame(snapshot: SessionSnapshot, instance_id: str) -> pd.DataFrame:
+    """One row per fill: order id, symbol, side, quantity, price, fee (quote), liquidity, position after."""
+    c = _columns(snapshot.fills, FILL_COLUMNS)
+    orders = _columns(snapshot.orders, ORDER_COLUMNS)
+    order_index = c["order"].astype(np.int64)
+    ids = client_order_ids(instance_id, orders["ms"], orders["rem"], orders["index"])
+    symbols = snapshot.summary["symbols"]
+    return pd.DataFrame(
+        {
+            "client_order_id": [ids[i] for i in order_index.tolist()],
+            "symbol": [symbols[int(s)] for s in c["symbol"]],
+            "side": np.where(c["side"] > 0, "Buy", "Sell"),
+            "quantity": c["quantity"],
+            "price": c["price"],
+            "fee": c["fee"],
+            "liquidity": np.where(c["maker"] > 0, "maker", "taker"),
+            "position": c["position"],
+        },
+        index=_times(c["ms"], c["rem"]),
+    )
+
+
+def orders_frame(snapshot: SessionSnapshot, instance_id: str) -> pd.DataFrame:
+    """One row per order, indexed by submission time, with its last state."""
+    c = _columns(snapshot.orders, ORDER_COLUMNS)
+    summary = snapshot.summary
+    reasons = summary["reasons"]
+    return pd.DataFrame(
+        {
+            "client_order_id": client_order_ids(instance_id, c["ms"], c["rem"], c["index"]),
+            "symbol": [summary["symbols"][int(s)] for s in c["symbol"]],
+            "provider": [summary["orderProviders"][int(p)] for p in c["provider"]],
+            "side": np.where(c["side"] > 0, "Buy", "Sell"),
+            "type": np.where(c["type"] > 0, "Limit", "Market"),
+            "quantity": c["quantity"],
+            "limit_price": c["limit"],
+            "state": [_STATES[int(s)] for s in c["state"]],
+            "filled_quantity": c["filled"],
+            "avg_fill_price": c["avg_price"],
+            "fees": c["fees"],
+            "updated": _times(c["last_ms"], c["last_rem"], "updated"),
+            "reject_reason": [reasons[int(r)] if r >= 0 else None for r in c["reason"]],
+        },
+        index=_times(c["ms"], c["rem"]),
+    )
+
+
+def equity_frame(snapshot: SessionSnapshot, capital: float) -> pd.DataFrame:
+    """Mark-to-market equity after every market event, gross exposure, cumulative fees, drawdown."""
+    c = _columns(snapshot.equity, EQUITY_COLUMNS)
+    frame = pd.DataFrame(
+        {"equity": c["equity"], "exposure": c["exposure"], "fees": c["fees"]},
+        index=_times(c["ms"], c["rem"]),
+    )
+    absolute, percent = drawdown(frame["equity"], capital)
+    frame["drawdown"] = absolute
+    frame["drawdown_pct"] = percent
+    return frame
+
+
+def logs_frame(snapshot: SessionSnapshot) -> pd.DataFrame:
+    """helpers.log lines with the simulation time they were written at."""
+    logs = snapshot.summary["journal"]["logs"]
+    times = _times(np.asarray(logs["ms"], dtype=np.float64), np.asarray(logs["rem"], dtype=np.float64))
+    return pd.DataFrame({"time": times, "message": pd.Series(logs["text"], dtype=object)})
+
+
+def errors_frame(snapshot: SessionSnapshot) -> pd.DataFrame:
+    """Handler exceptions grouped by handler and message, with how often each happened."""
+    rows = snapshot.summary["journal"]["errors"]
+    return pd.DataFrame(
+        {
+            "handler": pd.Series([r["handler"] for r in rows], dtype=object),
+            "message": pd.Series([r["message"] for r in rows], dtype=object),
+            "count": pd.Series([r["count"] for r in rows], dtype=np.int64),
+        }
+    )
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready value: timestamps as ISO text, NaN as null, numpy scalars as Python numbers."""
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, pd.Timedelta):
+        return value.isoformat()
+    if value is pd.NaT or value is None:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True, eq=False)
+class BacktestResult:
+    """Everything a run produced.
+
+    ``summary`` (Series; labels carry units), ``fills``, ``orders``, ``equity`` (DataFrames indexed by
+    simulation time, UTC), ``logs`` (time, message), ``errors`` (handler, message, count), and
+    ``provenance``: what ran on what (strategy, selector, pinned hash, tag, data sha256, rows,
+    events, config as applied, seed, options, engine, mini-racer and V8 versions, wall seconds).
+    """
+
+    summary: pd.Series
+    fills: pd.DataFrame
+    orders: pd.DataFrame
+    equity: pd.DataFrame
+    logs: pd.DataFrame
+    errors: pd.DataFrame
+    provenance: Mapping[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"provenance", "summary", "logs", "errors"}`` as JSON-ready values."""
+        return {
+            "provenance": _plain(dict(self.provenance)),
+            "summary": {str(k): _plain(v) for k, v in self.summary.items()},
+            "logs": [
+                {"time": _plain(t), "message": m} for t, m in zip(self.logs["time"], self.logs["message"], strict=True)
+            ],
+            "errors": [
+                {"handler": h, "message": m, "count": int(n)}
+                for h, m, n in zip(self.errors["handler"], self.errors["message"], self.errors["count"], strict=True)
+            ],
+        }
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """:meth:`to_dict` as JSON text (keys in a fixed order, so equal runs give equal text)."""
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    def _headline(self) -> str:
+        p = self.provenance
+        return f"Backtest of {p['strategy']}:{p['tag']} ({p['hash']}) on {p['rows']} rows, {p['events']} events"
+
+    def __repr__(self) -> str:
+        return f"{self._headline()}\n{self.summary.to_string()}"
+
+    def _repr_html_(self) -> str:
+        p = self.provenance
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{html.escape(_display(v))}</td></tr>"
+            for k, v in self.summary.items()
+        )
+        errors = f"{len(self.errors)} kinds of handler error" if len(self.errors) else "no handler errors"
+        return (
+            f"<div><p><b>Backtest</b> {html.escape(p['strategy'])}:{html.escape(str(p['tag']))} "
+            f"<code>{html.escape(p['hash'])}</code><br>data <code>{html.escape(p['data_sha256'])}</code>, "
+            f"{p['rows']} rows, {p['events']} events, seed {p['seed']}, {errors}, "
+            f"{len(self.logs)} log lines</p><table>{rows}</table></div>"
+        )
+
+    def plot(self, *, figsize: tuple[float, float] = (10.0, 6.0)) -> Figure:
+        """Equity (top) and drawdown in % (bottom) over simulation time; returns the Figure."""
+        from matplotlib.figure import Figure
+
+        figure = Figure(figsize=figsize)
+        top, bottom = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+        curve = self.equity["equity"]
+        top.plot(curve.index, curve.to_numpy(), linewidth=1.0)
+        top.axhline(float(self.summary["Capital"]), color="grey", linewidth=0.6, linestyle="--")
+        top.set_ylabel("equity (quote)")
+        top.set_title(self._headline(), fontsize=9)
+        bottom.fill_between(curve.index, -self.equity["drawdown_pct"].to_numpy(), 0.0, color="tab:red", alpha=0.4)
+        bottom.set_ylabel("drawdown %")
+        figure.autofmt_xdate()
+        return figure
+
+
+def _display(value: Any) -> str:
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else f"{value:,.6g}"
+    return str(value)

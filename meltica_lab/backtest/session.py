@@ -1,0 +1,285 @@
+"""A strategy session: one V8 isolate, one strategy instance, its simulated exchange and accumulators.
+
+The event loop, the exchange, the analytics and the strategy all run inside V8 (ARCHITECTURE
+decision 1). Python allocates nothing per event: the chunk columns are typed arrays created in V8
+once and filled from numpy through shared memoryviews, then one ``runChunk(n)`` call runs the chunk
+(decision 2). Results accumulate in V8 and come back as memoryviews (tables) and one JSON document
+(counters, logs, errors). Sessions take input incrementally with :meth:`StrategySession.feed`, so a
+backtest and a live runtime can drive the same host; :meth:`snapshot` can be taken at any time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from meltica_lab.backtest.events import VALUE_COLUMNS, MarketEvents
+from meltica_lab.backtest.options import SessionOptions
+from meltica_lab.errors import StrategyRuntimeError
+from meltica_lab.jshost.isolate import Isolate, JSError, JSLimitError, runtime_file
+from meltica_lab.jshost.limits import DEFAULT_LIMITS, Limits
+
+RUNTIME_FILES = (
+    "host_clock.js",
+    "host_format.js",
+    "host_table.js",
+    "host_journal.js",
+    "host_market.js",
+    "host_ledger.js",
+    "host_exchange.js",
+    "host_env.js",
+    "host_loop.js",
+)
+"""The JS runtime, in load order; each file adds one part to the host's private namespace ``M``."""
+
+FILL_COLUMNS = ("ms", "rem", "order", "symbol", "side", "quantity", "price", "fee", "maker", "position")
+ORDER_COLUMNS = (
+    "ms",
+    "rem",
+    "index",
+    "symbol",
+    "provider",
+    "side",
+    "type",
+    "quantity",
+    "limit",
+    "state",
+    "filled",
+    "avg_price",
+    "fees",
+    "last_ms",
+    "last_rem",
+    "reason",
+)
+EQUITY_COLUMNS = ("ms", "rem", "equity", "exposure", "fees")
+_NS_PER_MS = 1_000_000
+
+
+def host_source() -> str:
+    """The whole JS host as one script, its parts sharing a private namespace."""
+    parts = "\n".join(runtime_file(name) for name in RUNTIME_FILES)
+    return f'(function () {{\n"use strict";\nconst M = {{}};\n{parts}\n}})();\n'
+
+
+@dataclass(frozen=True, eq=False)
+class SessionSnapshot:
+    """Raw results of a session: numeric tables (rows × the ``*_COLUMNS`` above) and the JSON summary."""
+
+    fills: np.ndarray
+    orders: np.ndarray
+    equity: np.ndarray
+    summary: dict[str, Any]
+
+
+def _split_ns(ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # int64 ns does not fit a float64; whole ms (exact below 2^53) plus the ns remainder does
+    ms = ts // _NS_PER_MS
+    return ms.astype(np.float64), (ts - ms * _NS_PER_MS).astype(np.int32)
+
+
+class StrategySession:
+    """One running strategy instance inside its own V8 isolate.
+
+    ``source`` is the verified module text (read it with ``Revision.read_source()``), ``config`` the
+    already coerced config handed to ``create(env)``. ``symbols`` pre-declares symbols; the first one
+    (or ``active_symbol``) is the active symbol before any event, for orders placed in ``create``.
+    ``start_ns`` is the simulation time ``create`` sees. ``crossings`` counts Python -> V8 calls.
+
+    A strategy that passes the time limit (``limits.call_seconds`` per chunk, ``eval_seconds`` for
+    ``create``) or the heap limit raises :class:`JSLimitError` (a :class:`StrategyRuntimeError`)
+    naming the strategy and the handler; the session is then unusable and should be closed.
+    """
+
+    def __init__(
+        self,
+        source: bytes,
+        *,
+        name: str,
+        tag: str,
+        config: Mapping[str, Any],
+        options: SessionOptions = SessionOptions(),  # noqa: B008 - frozen value
+        limits: Limits = DEFAULT_LIMITS,
+        symbols: tuple[str, ...] = (),
+        active_symbol: str | None = None,
+        start_ns: int = 0,
+    ) -> None:
+        self.name = name
+        self.options = options
+        self.crossings = 0
+        self.failed = False
+        self.handlers: tuple[str, ...] = ()
+        self._symbols: dict[str, int] = {}
+        self._providers: dict[str, int] = {}
+        self._control = np.zeros(1, dtype=np.int32)
+        self._isolate = Isolate(limits)
+        try:
+            self._start(source, tag, config, symbols, active_symbol, start_ns)
+        except BaseException:
+            self._isolate.close()
+            raise
+
+    def _start(
+        self,
+        source: bytes,
+        tag: str,
+        config: Mapping[str, Any],
+        symbols: tuple[str, ...],
+        active_symbol: str | None,
+        start_ns: int,
+    ) -> None:
+        options = self.options
+        declared = tuple(dict.fromkeys((*symbols, *((active_symbol,) if active_symbol else ())))) or ("",)
+        self._symbols = {s: i for i, s in enumerate(declared)}
+        self._eval(host_source(), "")
+        start_ms, start_rem = divmod(start_ns, _NS_PER_MS)
+        settings = {
+            "instanceId": options.instance_id,
+            "providers": list(options.providers),
+            "dataProviders": [],
+            "symbols": list(declared),
+            "activeSymbol": self._symbols[active_symbol or declared[0]],
+            "makerFee": options.fees.maker,
+            "takerFee": options.fees.taker,
+            "slippageBps": options.slippage_bps,
+            "latencyNs": round(options.latency_ms * _NS_PER_MS),
+            "touch": options.fill_model.trigger == "touch",
+            "priceImprovement": options.fill_model.price_improvement,
+            "partialFills": options.fill_model.partial,
+            "capital": float(options.capital),
+            "seedLow": options.seed & 0xFFFFFFFF,
+            "seedHigh": (options.seed >> 32) & 0xFFFFFFFF,
+            "startMs": start_ms,
+            "startRem": start_rem,
+            "dryRun": options.dry_run,
+            "bare": options.bare,
+            "maxLogLines": options.max_log_lines,
+            "maxLogLineLength": options.max_log_line_length,
+            "maxErrorKinds": options.max_error_kinds,
+            "chunkSize": options.chunk_size,
+        }
+        self.handlers = tuple(self._eval_json(f"__mlabHost.init({json.dumps(settings)})", ""))
+        self._control = np.frombuffer(self._eval("__mlabHost.control", ""), dtype=np.int32)
+        self._inputs = {
+            name: np.frombuffer(self._eval(f"__mlabHost.inputs().{name}", ""), dtype=dtype)
+            for name, dtype in (
+                ("ms", np.float64),
+                ("rem", np.int32),
+                ("kind", np.int32),
+                ("symbol", np.int32),
+                ("provider", np.int32),
+                ("side", np.int32),
+                *((f"v{k}", np.float64) for k in range(VALUE_COLUMNS)),
+            )
+        }
+        text = source.decode("utf-8")
+        call = f"__mlabHost.load({json.dumps(text)}, {json.dumps(dict(config))}, {json.dumps(tag)})"
+        try:
+            self.metadata: dict[str, Any] = self._eval_json(call, "create", seconds=self._isolate.limits.eval_seconds)
+        except JSError as exc:
+            raise StrategyRuntimeError(
+                f"strategy {self.name}: {exc.js_message.removeprefix('Error: ')}",
+                strategy=self.name,
+                handler="create",
+            ) from None
+
+    def _handler_now(self, fallback: str) -> str:
+        code = int(self._control[0])
+        return self.handlers[code] if 0 < code < len(self.handlers) else fallback
+
+    def _eval(self, code: str, during: str, *, seconds: float | None = None) -> Any:
+        self.crossings += 1
+        try:
+            return self._isolate.eval(code, seconds=seconds)
+        except JSLimitError as exc:
+            self.failed = True
+            handler = self._handler_now(during or "host")
+            raise JSLimitError(
+                f"strategy {self.name}: {handler} stopped: {exc.message}",
+                kind=exc.kind,
+                strategy=self.name,
+                handler=handler,
+            ) from None
+        except JSError as exc:
+            if during == "create":
+                raise
+            self.failed = True
+            handler = self._handler_now(during or "host")
+            raise StrategyRuntimeError(
+                f"strategy {self.name}: host failed during {handler}: {exc.message}",
+                strategy=self.name,
+                handler=handler,
+            ) from None
+
+    def _eval_json(self, code: str, during: str, *, seconds: float | None = None) -> Any:
+        return json.loads(self._eval(f"JSON.stringify({code})", during, seconds=seconds))
+
+    def _codes(self, table: dict[str, int], names: tuple[str, ...]) -> tuple[np.ndarray, list[str]]:
+        new = [n for n in dict.fromkeys(names) if n not in table]
+        for n in new:
+            table[n] = len(table)
+        return np.array([table[n] for n in names], dtype=np.int32), new
+
+    def feed(self, events: MarketEvents, *, on_chunk: Callable[[int], None] | None = None) -> None:
+        """Run ``events`` through the strategy, one V8 call per chunk; ``on_chunk(n)`` after each."""
+        if self.failed:
+            raise StrategyRuntimeError(
+                f"strategy {self.name}: session stopped after an earlier failure", strategy=self.name
+            )
+        symbol_map, new_symbols = self._codes(self._symbols, events.symbols)
+        provider_map, new_providers = self._codes(self._providers, events.providers)
+        if new_symbols or new_providers:
+            self._eval(f"__mlabHost.addTables({json.dumps(new_symbols)}, {json.dumps(new_providers)})", "")
+        chunk = self.options.chunk_size
+        inputs = self._inputs
+        for start in range(0, len(events), chunk):
+            part = events.take(slice(start, start + chunk))
+            n = len(part)
+            ms, rem = _split_ns(part.ts)
+            inputs["ms"][:n] = ms
+            inputs["rem"][:n] = rem
+            inputs["kind"][:n] = part.kind
+            inputs["symbol"][:n] = symbol_map[part.symbol]
+            inputs["provider"][:n] = provider_map[part.provider]
+            inputs["side"][:n] = part.side
+            for k in range(VALUE_COLUMNS):
+                inputs[f"v{k}"][:n] = part.values[k]
+            self._eval(f"__mlabHost.runChunk({n})", "")
+            if on_chunk is not None:
+                on_chunk(n)
+
+    def finish(self) -> None:
+        """End of data: deliver queued reports, expire resting orders, deliver their reports."""
+        self._eval("__mlabHost.finish()", "")
+
+    def snapshot(self) -> SessionSnapshot:
+        """Copies of the result tables and the summary as they are now."""
+
+        def table(name: str, width: int) -> np.ndarray:
+            view = np.frombuffer(self._eval(f"__mlabHost.table({json.dumps(name)})", ""), dtype=np.float64)
+            return view.reshape(-1, width).copy()
+
+        return SessionSnapshot(
+            fills=table("fills", len(FILL_COLUMNS)),
+            orders=table("orders", len(ORDER_COLUMNS)),
+            equity=table("equity", len(EQUITY_COLUMNS)),
+            summary=json.loads(self._eval("__mlabHost.summary()", "")),
+        )
+
+    @property
+    def v8_version(self) -> str:
+        """The V8 version the strategy runs on."""
+        return self._isolate.v8_version
+
+    def close(self) -> None:
+        """Release the isolate."""
+        self._isolate.close()
+
+    def __enter__(self) -> StrategySession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,353 @@
+// host_exchange.js — the simulated exchange: order validation, resting orders, fills against the
+// replayed market, fees, and the queue of exec reports (compat §8 W1, W5-W9, W17).
+//
+// Fill rules (event kinds: 0 Trade, 1 Ticker, 2 KlineSummary). An order can fill only on events of
+// its symbol and provider at or after its eligible time = submission time + latency; the event that
+// was being handled when it was submitted never fills it.
+//   Market order: fills at the reference price adjusted by slippage, buy × (1 + bps/1e4), sell
+//     × (1 − bps/1e4). Reference: the trade price; for quotes the best ask (buy) or best bid (sell);
+//     for bars the open. Taker fee.
+//   Limit order: rests until the market trades through it. Trigger: the trade price; for quotes
+//     the ask (buy) or bid (sell); for bars the low (buy) or high (sell). "through" (default) needs
+//     trigger < limit for a buy, > limit for a sell; "touch" accepts equality. Fill price: the limit
+//     price; with price improvement, the better of the limit and the trade price (quote: ask/bid;
+//     bar: open). Maker fee, no slippage.
+//   Partial fills (option): each event's traded quantity (trade quantity, quote size on the side
+//     taken, bar volume) is a budget shared by the orders it fills, in submission order; without
+//     the option an order fills completely on its first triggering event.
+//   Fees: quantity × price × rate, in the quote currency; commission_amount reports the cumulative
+//     fee, commission_asset the symbol's quote currency.
+//   Resting orders (and market orders that never met a price) expire at the end of the data.
+M.exchange = (function () {
+  const { clock, format, ledger, market, Table } = M;
+  const STATES = ["ACK", "PARTIAL", "FILLED", "CANCELLED", "REJECTED", "EXPIRED"];
+  const orders = [];
+  const books = [];
+  const reports = [];
+  let reportHead = 0;
+  // one row per fill: ms, ns remainder, order index, symbol, side, quantity, price, fee, maker, position
+  const fills = new Table(10, 1024);
+  const reasons = [];
+  const reasonIndex = new Map();
+  const providerNames = [];
+  const providerIndex = new Map();
+  const counts = { submitted: 0, rejected: 0, expired: 0 };
+  let settings = null;
+  let finished = false;
+
+  function configure(options) {
+    settings = options;
+  }
+
+  function addSymbols(count) {
+    while (books.length < count) books.push([]);
+  }
+
+  function intern(map, list, text) {
+    let index = map.get(text);
+    if (index === undefined) {
+      index = list.length;
+      list.push(text);
+      map.set(text, index);
+    }
+    return index;
+  }
+
+  function later(ms, rem, latencyNs) {
+    const total = rem + latencyNs;
+    const carry = Math.floor(total / 1000000);
+    return [ms + carry, total - carry * 1000000];
+  }
+
+  function before(aMs, aRem, bMs, bRem) {
+    return aMs < bMs || (aMs === bMs && aRem < bRem);
+  }
+
+  // Rounded to 15 significant digits so that sums like 0.1 + 0.2 read "0.3" in reports.
+  function decimalText(x) {
+    return format.decimal(Number(x.toPrecision(15)));
+  }
+
+  function reject(order) {
+    if (finished) return "backtest data ended";
+    if (!settings.providers.includes(order.provider)) {
+      return `order provider "${order.provider}" not configured for lambda ${settings.instanceId}`;
+    }
+    if (!(order.quantity > 0 && order.quantity < Infinity)) {
+      return `invalid quantity "${order.quantityText}": expected a number > 0`;
+    }
+    if (order.type === 1) {
+      if (order.priceText === "") return "limit order requires price";
+      if (!(order.limit > 0 && order.limit < Infinity)) {
+        return `invalid price "${order.priceText}": expected a number > 0`;
+      }
+    }
+    return "";
+  }
+
+  // type: 0 market, 1 limit; side: +1 buy, -1 sell; quantity and price as the strategy gave them.
+  function submit(type, provider, side, quantityText, priceText) {
+    const now = clock.now;
+    const counter = orders.length;
+    const order = {
+      index: counter,
+      id: `${settings.instanceId}-${format.nanosText(now.ms, now.rem)}-${counter}`,
+      type,
+      provider,
+      providerIndex: intern(providerIndex, providerNames, provider),
+      symbol: market.state.active,
+      side,
+      quantityText,
+      quantity: quantityText.trim() === "" ? NaN : Number(quantityText),
+      priceText,
+      limit: type === 1 && priceText !== "" ? Number(priceText) : NaN,
+      submitMs: now.ms,
+      submitRem: now.rem,
+      eligibleMs: 0,
+      eligibleRem: 0,
+      filled: 0,
+      notional: 0,
+      fees: 0,
+      state: 0,
+      lastMs: now.ms,
+      lastRem: now.rem,
+      reason: -1,
+    };
+    orders.push(order);
+    counts.submitted++;
+    const [dueMs, dueRem] = later(now.ms, now.rem, settings.latencyNs);
+    const why = reject(order);
+    if (why !== "") {
+      order.reason = intern(reasonIndex, reasons, why);
+      counts.rejected++;
+      queue(order, 4, dueMs, dueRem, why);
+      return order;
+    }
+    order.eligibleMs = dueMs;
+    order.eligibleRem = dueRem;
+    books[order.symbol].push(order);
+    queue(order, 0, dueMs, dueRem, null);
+    return order;
+  }
+
+  // A report freezes the order's numbers at the time it is made; it is delivered when the clock
+  // reaches `due`, after the handler that caused it has returned (never re-entrantly).
+  function queue(order, state, dueMs, dueRem, reason) {
+    order.state = state;
+    order.lastMs = dueMs;
+    order.lastRem = dueRem;
+    const report = {
+      order,
+      state,
+      dueMs,
+      dueRem,
+      filled: order.filled,
+      notional: order.notional,
+      fees: order.fees,
+      reason,
+    };
+    let k = reports.length;
+    reports.push(report);
+    while (k > reportHead && before(dueMs, dueRem, reports[k - 1].dueMs, reports[k - 1].dueRem)) {
+      reports[k] = reports[k - 1];
+      k--;
+    }
+    reports[k] = report;
+  }
+
+  // The next report due at or before (ms, rem), removed from the queue; null if none is due.
+  function nextDue(ms, rem) {
+    if (reportHead === reports.length) return null;
+    const head = reports[reportHead];
+    if (before(ms, rem, head.dueMs, head.dueRem)) return null;
+    reports[reportHead++] = undefined;
+    if (reportHead === reports.length) {
+      reports.length = 0;
+      reportHead = 0;
+    }
+    return head;
+  }
+
+  function pending() {
+    return reports.length - reportHead;
+  }
+
+  function payload(report, timestamp) {
+    const order = report.order;
+    const filled = report.filled;
+    const average = filled > 0 ? decimalText(report.notional / filled) : "0";
+    const remaining = order.quantity > 0 ? decimalText(Math.max(order.quantity - filled, 0)) : "0";
+    const state = STATES[report.state];
+    const side = order.side > 0 ? "Buy" : "Sell";
+    const type = order.type === 1 ? "Limit" : "Market";
+    const price = order.type === 1 ? order.priceText : filled > 0 ? average : "";
+    const filledText = decimalText(filled);
+    const commission = decimalText(report.fees);
+    const asset = market.quotes[order.symbol];
+    const exchangeId = `sim-${order.index}`;
+    return {
+      client_order_id: order.id,
+      clientOrderId: order.id,
+      exchange_order_id: exchangeId,
+      exchangeOrderId: exchangeId,
+      state,
+      side,
+      order_type: type,
+      orderType: type,
+      price,
+      quantity: order.quantityText,
+      filled_quantity: filledText,
+      filledQuantity: filledText,
+      remaining_qty: remaining,
+      remainingQty: remaining,
+      avg_fill_price: average,
+      avgFillPrice: average,
+      commission_amount: commission,
+      commissionAmount: commission,
+      commission_asset: asset,
+      commissionAsset: asset,
+      timestamp,
+      reject_reason: report.reason,
+      rejectReason: report.reason,
+    };
+  }
+
+  function fill(order, quantity, price, maker) {
+    const now = clock.now;
+    const fee = quantity * price * (maker ? settings.makerFee : settings.takerFee);
+    order.filled += quantity;
+    order.notional += quantity * price;
+    order.fees += fee;
+    let left = order.quantity - order.filled;
+    if (left <= 1e-12 * order.quantity) {
+      order.filled = order.quantity;
+      left = 0;
+    }
+    ledger.fill(order.symbol, order.side, quantity, price, fee);
+    const o = fills.append();
+    const d = fills.data;
+    d[o] = now.ms;
+    d[o + 1] = now.rem;
+    d[o + 2] = order.index;
+    d[o + 3] = order.symbol;
+    d[o + 4] = order.side;
+    d[o + 5] = quantity;
+    d[o + 6] = price;
+    d[o + 7] = fee;
+    d[o + 8] = maker ? 1 : 0;
+    d[o + 9] = ledger.position[order.symbol];
+    queue(order, left > 0 ? 1 : 2, now.ms, now.rem, null);
+    return left === 0;
+  }
+
+  // Fill what this market event allows; v0..v4 are the event's value columns (see host_loop.js).
+  function match(kind, symbol, provider, v0, v1, v2, v3, v4) {
+    const book = books[symbol];
+    if (book.length === 0) return;
+    const now = clock.now;
+    // Partial fills share the event's quantity: one pool for a trade or a bar, one per side of a quote.
+    const pools = [Infinity, Infinity];
+    if (settings.partialFills) {
+      if (kind === 1) {
+        if (v4 > 0) pools[0] = v4;
+        if (v3 > 0) pools[1] = v3;
+      } else if (kind === 0) pools[0] = v1;
+      else if (v4 > 0) pools[0] = v4;
+    }
+    let kept = 0;
+    for (let k = 0; k < book.length; k++) {
+      const order = book[k];
+      book[kept++] = order;
+      if (order.provider !== provider || before(now.ms, now.rem, order.eligibleMs, order.eligibleRem)) continue;
+      const buy = order.side > 0;
+      let price;
+      if (kind === 0) price = fillPrice(order, buy, v0, v0, v0);
+      else if (kind === 1) price = fillPrice(order, buy, buy ? v2 : v1, buy ? v2 : v1, buy ? v2 : v1);
+      else price = fillPrice(order, buy, v0, buy ? v2 : v1, v0);
+      const pool = kind === 1 && !buy ? 1 : 0;
+      if (!(price > 0) || !(pools[pool] > 0)) continue;
+      const quantity = Math.min(order.quantity - order.filled, pools[pool]);
+      pools[pool] -= quantity;
+      if (fill(order, quantity, price, order.type === 1)) kept--;
+    }
+    book.length = kept;
+  }
+
+  // market: reference price ± slippage; limit: the limit (or the better improving price) if the
+  // trigger trades through (or touches) it; NaN when the order does not fill on this event.
+  function fillPrice(order, buy, reference, trigger, improving) {
+    if (order.type === 0) {
+      if (!(reference > 0)) return NaN;
+      const slip = settings.slippageBps / 10000;
+      return buy ? reference * (1 + slip) : reference * (1 - slip);
+    }
+    if (!(trigger > 0)) return NaN;
+    const limit = order.limit;
+    const through = settings.touch ? (buy ? trigger <= limit : trigger >= limit) : buy ? trigger < limit : trigger > limit;
+    if (!through) return NaN;
+    if (!settings.priceImprovement || !(improving > 0)) return limit;
+    return buy ? Math.min(limit, improving) : Math.max(limit, improving);
+  }
+
+  // End of data: later submissions are rejected, open orders expire now.
+  function expireAll() {
+    finished = true;
+    const now = clock.now;
+    for (const book of books) {
+      for (const order of book) {
+        counts.expired++;
+        queue(order, 5, now.ms, now.rem, null);
+      }
+      book.length = 0;
+    }
+  }
+
+  // one row per order: submit ms, ns remainder, index, symbol, provider index, side, type,
+  // quantity, limit price, state, filled, average price, fees, last update ms, ns remainder, reason
+  function orderTable() {
+    const table = new Table(16, Math.max(orders.length, 1));
+    for (const order of orders) {
+      const o = table.append();
+      const d = table.data;
+      d[o] = order.submitMs;
+      d[o + 1] = order.submitRem;
+      d[o + 2] = order.index;
+      d[o + 3] = order.symbol;
+      d[o + 4] = order.providerIndex;
+      d[o + 5] = order.side;
+      d[o + 6] = order.type;
+      d[o + 7] = order.quantity;
+      d[o + 8] = order.limit;
+      d[o + 9] = order.state;
+      d[o + 10] = order.filled;
+      d[o + 11] = order.filled > 0 ? order.notional / order.filled : NaN;
+      d[o + 12] = order.fees;
+      d[o + 13] = order.lastMs;
+      d[o + 14] = order.lastRem;
+      d[o + 15] = order.reason;
+    }
+    return table;
+  }
+
+  function hasOpen(symbol) {
+    return books[symbol].length > 0;
+  }
+
+  return {
+    STATES,
+    fills,
+    reasons,
+    providerNames,
+    counts,
+    configure,
+    addSymbols,
+    submit,
+    nextDue,
+    pending,
+    payload,
+    match,
+    hasOpen,
+    expireAll,
+    orderTable,
+  };
+})();

@@ -1,0 +1,137 @@
+// host_format.js — text forms the gateway uses: ISO-8601 times, decimal strings, Go's fmt.Sprint.
+M.format = (function () {
+  const RealDate = M.clock.RealDate;
+
+  // ISO-8601 UTC with the gateway's RFC3339Nano fraction (up to 9 digits, trailing zeros dropped).
+  // Formatting a Date costs more than a whole handler call, and consecutive events mostly share
+  // their second, so the "YYYY-MM-DDTHH:MM:SS" prefix is cached. Measured against lazy own getters
+  // (10x slower per event: object literals with accessors leave V8's fast path) this eager form wins.
+  let cachedSecond = NaN;
+  let cachedPrefix = "";
+  function iso(ms, rem) {
+    const second = Math.floor(ms / 1000);
+    if (second !== cachedSecond) {
+      cachedSecond = second;
+      cachedPrefix = new RealDate(second * 1000).toISOString().slice(0, 19);
+    }
+    const nanos = (ms - second * 1000) * 1000000 + rem;
+    if (nanos === 0) return cachedPrefix + "Z";
+    let fraction = String(1000000000 + nanos).slice(1);
+    let end = fraction.length;
+    while (fraction.charCodeAt(end - 1) === 48) end--;
+    if (end !== fraction.length) fraction = fraction.slice(0, end);
+    return cachedPrefix + "." + fraction + "Z";
+  }
+
+  // The int64 nanosecond count of a (ms, rem) pair, as decimal text (exact, unlike ms * 1e6).
+  function nanosText(ms, rem) {
+    if (ms === 0) return String(rem);
+    return String(ms) + String(1000000 + rem).slice(1);
+  }
+
+  // A number as decimal text without an exponent: Go's FormatFloat(v, 'f', -1, 64).
+  function decimal(x) {
+    const text = String(x);
+    if (text.indexOf("e") < 0) return text;
+    if (Number.isInteger(x)) return BigInt(x).toString();
+    const [mantissa, expText] = text.split("e");
+    const exp = Number(expText);
+    const negative = mantissa[0] === "-";
+    const digits = mantissa.replace("-", "").replace(".", "");
+    const point = mantissa.replace("-", "").indexOf(".");
+    const intLength = (point < 0 ? digits.length : point) + exp;
+    let out;
+    if (intLength <= 0) out = "0." + "0".repeat(-intLength) + digits;
+    else if (intLength >= digits.length) out = digits + "0".repeat(intLength - digits.length);
+    else out = digits.slice(0, intLength) + "." + digits.slice(intLength);
+    return negative ? "-" + out : out;
+  }
+
+  // Go's %v for a float64: shortest digits, %e form when the exponent is < -4 or >= 21.
+  function goFloat(x) {
+    if (Number.isNaN(x)) return "NaN";
+    if (x === Infinity) return "+Inf";
+    if (x === -Infinity) return "-Inf";
+    if (Number.isInteger(x) && Math.abs(x) < 9223372036854775808) return x === 0 ? "0" : String(x);
+    const [mantissa, expText] = x.toExponential().split("e");
+    const exp = Number(expText);
+    if (exp < -4 || exp >= 21) {
+      const magnitude = String(Math.abs(exp)).padStart(2, "0");
+      return mantissa + "e" + (exp < 0 ? "-" : "+") + magnitude;
+    }
+    return decimal(x);
+  }
+
+  function pad(n, width) {
+    return String(n).padStart(width, "0");
+  }
+
+  // Go's default time.Time format, in UTC: "2023-01-01 00:00:00.5 +0000 UTC".
+  function goTime(date) {
+    const t = date.getTime();
+    if (Number.isNaN(t)) return "<invalid time>";
+    const iso_ = new RealDate(t).toISOString();
+    let fraction = iso_.slice(20, 23).replace(/0+$/, "");
+    fraction = fraction ? "." + fraction : "";
+    return `${iso_.slice(0, 10)} ${iso_.slice(11, 19)}${fraction} +0000 UTC`;
+  }
+
+  // fmt.Sprint of one argument after goja's export to Go: strings as-is, integers as integers,
+  // other numbers in Go float form, null/undefined as <nil>, arrays as [a b], objects as
+  // map[k:v] with sorted keys, Dates as time.Time. `budget` bounds the text produced so that a
+  // strategy logging an enormous structure cannot stall the run.
+  function goValue(value, depth, budget) {
+    if (budget.left <= 0) return "";
+    let out;
+    if (value === undefined || value === null) out = "<nil>";
+    else if (typeof value === "string") out = value;
+    else if (typeof value === "number") out = goFloat(value);
+    else if (typeof value === "boolean") out = value ? "true" : "false";
+    else if (typeof value === "bigint") out = value.toString();
+    else if (typeof value === "symbol") out = value.toString();
+    else if (typeof value === "function") out = "<func>";
+    else if (value instanceof String || value instanceof Number || value instanceof Boolean) {
+      out = goValue(value.valueOf(), depth, budget);
+    } else if (value instanceof RealDate) out = goTime(value);
+    else if (depth >= 8) out = "...";
+    else if (Array.isArray(value)) {
+      const parts = [];
+      for (let i = 0; i < value.length && budget.left > 0; i++) parts.push(goValue(value[i], depth + 1, budget));
+      out = "[" + parts.join(" ") + "]";
+    } else {
+      const parts = [];
+      for (const key of Object.keys(value).sort()) {
+        if (budget.left <= 0) break;
+        parts.push(key + ":" + goValue(value[key], depth + 1, budget));
+      }
+      out = "map[" + parts.join(" ") + "]";
+    }
+    budget.left -= out.length;
+    return out;
+  }
+
+  function sprint(args, maxLength) {
+    const budget = { left: maxLength };
+    const parts = [];
+    for (let i = 0; i < args.length; i++) parts.push(goValue(args[i], 0, budget));
+    const line = parts.join(" ");
+    return line.length > maxLength ? line.slice(0, maxLength) + "…" : line;
+  }
+
+  // The text of a thrown value, whatever it is: Errors as "Name: message", objects as JSON,
+  // primitives through String(), and a fixed text when even that throws (a hostile toString).
+  function thrown(error) {
+    try {
+      if (error instanceof Error) return `${error.name}: ${error.message}`;
+      if (error !== null && typeof error === "object") {
+        const json = JSON.stringify(error);
+        if (json !== undefined) return json;
+      }
+      return String(error);
+    } catch (_) {
+      return "(unprintable thrown value)";
+    }
+  }
+
+  return { iso, nanosText, decimal, goFloat, sprint, goValue, thrown };
+})();

@@ -1,0 +1,135 @@
+// host_ledger.js — analytics accumulators: cash, positions at average cost, realised PnL, fees,
+// turnover, round trips, and the mark-to-market equity curve (one row per market event).
+M.ledger = (function () {
+  const { Table } = M;
+  const position = [];
+  const cost = [];
+  const mark = [];
+  const tripPnl = [];
+  const held = [];
+  const totals = {
+    capital: 0,
+    cash: 0,
+    fees: 0,
+    realised: 0,
+    turnover: 0,
+    volume: 0,
+    cashFlow: 0,
+    fills: 0,
+    trips: 0,
+    wins: 0,
+  };
+  // one row per market event: ms, ns remainder, equity, gross exposure, cumulative fees
+  const equity = new Table(5, 4096);
+
+  function configure(capital) {
+    totals.capital = capital;
+    totals.cash = capital;
+  }
+
+  function addSymbols(count) {
+    while (position.length < count) {
+      position.push(0);
+      cost.push(0);
+      mark.push(0);
+      tripPnl.push(0);
+    }
+  }
+
+  function setMark(symbol, price) {
+    if (price > 0) mark[symbol] = price;
+  }
+
+  function closeTrip(symbol) {
+    totals.trips++;
+    if (tripPnl[symbol] > 0) totals.wins++;
+    tripPnl[symbol] = 0;
+  }
+
+  // A quantity left by floating-point subtraction (1e-17 after 0.1 + 0.2 - 0.3) is no position.
+  function settled(value, scale) {
+    return Math.abs(value) <= 1e-12 * scale ? 0 : value;
+  }
+
+  // Book one fill: side is +1 (buy) or -1 (sell); the fee is in the quote currency.
+  // Average cost: buying into a long (or selling into a short) re-averages; the opposite side
+  // realises (price - cost) on the closed quantity. A round trip runs from flat back to flat (a
+  // flip closes one and opens the next); it is a win when its realised PnL net of fees is > 0.
+  function fill(symbol, side, quantity, price, fee) {
+    const notional = quantity * price;
+    totals.cash -= side * notional + fee;
+    totals.cashFlow -= side * notional;
+    totals.fees += fee;
+    totals.turnover += notional;
+    totals.volume += quantity;
+    totals.fills++;
+    const before = position[symbol];
+    const delta = side * quantity;
+    tripPnl[symbol] -= fee;
+    if (before === 0 || Math.sign(before) === side) {
+      const size = Math.abs(before);
+      cost[symbol] = (size * cost[symbol] + notional) / (size + quantity);
+      position[symbol] = before + delta;
+      if (before === 0) held.push(symbol);
+      return;
+    }
+    const closed = Math.min(quantity, Math.abs(before));
+    const realised = closed * (price - cost[symbol]) * Math.sign(before);
+    totals.realised += realised;
+    tripPnl[symbol] += realised;
+    const after = settled(before + delta, Math.max(quantity, Math.abs(before)));
+    position[symbol] = after;
+    if (after === 0) {
+      cost[symbol] = 0;
+      closeTrip(symbol);
+      held.splice(held.indexOf(symbol), 1);
+    } else if (Math.sign(after) !== Math.sign(before)) {
+      closeTrip(symbol);
+      cost[symbol] = price;
+    }
+  }
+
+  let gross = 0;
+
+  // Σ position × mark over the held symbols; leaves Σ |position × mark| in `gross`.
+  function markedValue() {
+    let value = 0;
+    gross = 0;
+    for (let k = 0; k < held.length; k++) {
+      const s = held[k];
+      const v = position[s] * mark[s];
+      value += v;
+      gross += v < 0 ? -v : v;
+    }
+    return value;
+  }
+
+  function sample(ms, rem) {
+    const value = markedValue();
+    const o = equity.append();
+    const d = equity.data;
+    d[o] = ms;
+    d[o + 1] = rem;
+    d[o + 2] = totals.cash + value;
+    d[o + 3] = gross;
+    d[o + 4] = totals.fees;
+  }
+
+  function unrealised() {
+    let value = 0;
+    for (const s of held) value += position[s] * (mark[s] - cost[s]);
+    return value;
+  }
+
+  function snapshot() {
+    const value = markedValue();
+    return Object.assign({}, totals, {
+      equity: totals.cash + value,
+      exposure: gross,
+      unrealised: unrealised(),
+      positions: position.slice(),
+    });
+  }
+
+  return { position, totals, equity, configure, addSymbols, setMark, fill, sample, snapshot };
+})();

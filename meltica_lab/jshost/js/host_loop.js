@@ -1,0 +1,312 @@
+// host_loop.js — the event loop and the host API that Python drives (ARCHITECTURE decisions 1, 2).
+//
+// Python fills the chunk columns (typed arrays allocated here once, shared through memoryviews)
+// and calls runChunk(n): per event the loop delivers due exec reports, moves the clock, updates
+// the market, lets the exchange fill resting orders, builds fresh payloads, calls the strategy's
+// handler, delivers the reports that handler caused, and records equity. Event kinds: 0 Trade
+// (v0 price, v1 quantity), 1 Ticker (v0 last, v1 bid, v2 ask, v3 bid size, v4 ask size),
+// 2 KlineSummary (v0 open, v1 high, v2 low, v3 close, v4 volume, v5 bar length in ms).
+// Every handler is called for every event it has a method for (as the reference backtester did;
+// metadata.events is not used to filter).
+M.loop = (function () {
+  const { clock, format, journal, market, ledger, exchange, env } = M;
+  const HANDLERS = [
+    "",
+    "create",
+    "wantsCrossProviderEvents",
+    "onTrade",
+    "onTicker",
+    "onKlineSummary",
+    "onOrderAcknowledged",
+    "onOrderPartialFill",
+    "onOrderFilled",
+    "onOrderCancelled",
+    "onOrderRejected",
+    "onOrderExpired",
+  ];
+  const REPORT_HANDLER = [6, 7, 8, 9, 10, 11];
+  const SIDES = ["Buy", "Sell"];
+  // control[0]: the handler running now (an index into HANDLERS). Python reads it through shared
+  // memory after a time or heap limit stopped the isolate, when nothing can be evaluated any more.
+  const control = new Int32Array(2);
+  let inputs = null;
+  let settings = null;
+  let strategy = {};
+  let context = null;
+  let events = 0;
+
+  function init(options) {
+    settings = options;
+    const n = options.chunkSize;
+    inputs = {
+      ms: new Float64Array(n),
+      rem: new Int32Array(n),
+      kind: new Int32Array(n),
+      symbol: new Int32Array(n),
+      provider: new Int32Array(n),
+      side: new Int32Array(n),
+      v0: new Float64Array(n),
+      v1: new Float64Array(n),
+      v2: new Float64Array(n),
+      v3: new Float64Array(n),
+      v4: new Float64Array(n),
+      v5: new Float64Array(n),
+    };
+    clock.seed(options.seedLow, options.seedHigh);
+    clock.set(options.startMs, options.startRem);
+    journal.configure(options);
+    ledger.configure(options.capital);
+    exchange.configure(options);
+    context = Object.freeze({ instanceId: options.instanceId });
+    addTables(options.symbols, options.dataProviders);
+    market.state.active = options.activeSymbol;
+    return HANDLERS;
+  }
+
+  function addTables(symbols, providers) {
+    market.addSymbols(symbols);
+    market.addProviders(providers);
+    ledger.addSymbols(market.symbols.length);
+    exchange.addSymbols(market.symbols.length);
+  }
+
+  // Call one handler with `this` = the handler object; a throw is recorded and the run goes on.
+  function call(code, evt, payload, extra, withExtra) {
+    const name = HANDLERS[code];
+    const method = strategy[name];
+    if (method === undefined || method === null) return;
+    if (typeof method !== "function") {
+      journal.error(name, `method "${name}" not callable`);
+      return;
+    }
+    control[0] = code;
+    try {
+      if (withExtra) method.call(strategy, context, evt, payload, extra);
+      else method.call(strategy, context, evt, payload);
+    } catch (error) {
+      journal.error(name, format.thrown(error));
+    }
+    control[0] = 0;
+  }
+
+  // Evaluate the module and create the instance. Returns the metadata view; throws on failure.
+  function load(source, config, tag) {
+    const exported = env.evaluate(source);
+    const environment = env.build(config, exported.metadata, tag, settings);
+    control[0] = 1;
+    let created;
+    try {
+      created = exported.create.call(undefined, environment);
+    } catch (error) {
+      throw new Error(`create failed: ${format.thrown(error)}`);
+    } finally {
+      control[0] = 0;
+    }
+    if (created === null || created === undefined || typeof created !== "object") {
+      journal.error("create", `create returned ${created === null ? "null" : typeof created}; the strategy has no handlers`);
+      created = {};
+    }
+    strategy = created;
+    // Read once, as the gateway does; a backtest replays every provider anyway.
+    const wants = strategy.wantsCrossProviderEvents;
+    if (typeof wants === "function") {
+      control[0] = 2;
+      try {
+        wants.call(strategy);
+      } catch (error) {
+        journal.error(HANDLERS[2], format.thrown(error));
+      }
+      control[0] = 0;
+    }
+    return environment.metadata;
+  }
+
+  function deliver(report) {
+    const order = report.order;
+    if (before(clock.now.ms, clock.now.rem, report.dueMs, report.dueRem)) clock.set(report.dueMs, report.dueRem);
+    market.state.active = order.symbol;
+    const time = format.iso(clock.now.ms, clock.now.rem);
+    const payload = exchange.payload(report, time);
+    const evt = {
+      event_id: "",
+      eventId: "",
+      routing_version: 0,
+      routingVersion: 0,
+      provider: order.provider,
+      symbol: market.symbols[order.symbol],
+      type: "ExecReport",
+      seq_provider: 0,
+      seqProvider: 0,
+      ingest_ts: time,
+      ingestTs: time,
+      emit_ts: time,
+      emitTs: time,
+      payload,
+    };
+    const code = REPORT_HANDLER[report.state];
+    call(code, evt, payload, report.reason ?? "", code === 10);
+  }
+
+  function before(aMs, aRem, bMs, bRem) {
+    return aMs < bMs || (aMs === bMs && aRem < bRem);
+  }
+
+  function deliverDue(ms, rem) {
+    for (let report = exchange.nextDue(ms, rem); report !== null; report = exchange.nextDue(ms, rem)) {
+      deliver(report);
+    }
+  }
+
+  // Fresh payload and event objects per call: strategies may keep references to them.
+  function dispatch(i, kind, ms, rem, v0) {
+    const I = inputs;
+    const time = format.iso(ms, rem);
+    let payload;
+    let type;
+    let code;
+    if (kind === 0) {
+      const side = SIDES[I.side[i]];
+      const quantity = format.decimal(I.v1[i]);
+      const price = format.decimal(v0);
+      payload = { trade_id: "", tradeId: "", side, price, quantity, timestamp: time };
+      type = "Trade";
+      code = 3;
+    } else if (kind === 1) {
+      const last = v0 > 0 ? format.decimal(v0) : "";
+      const bid = I.v1[i] > 0 ? format.decimal(I.v1[i]) : "";
+      const ask = I.v2[i] > 0 ? format.decimal(I.v2[i]) : "";
+      payload = {
+        last_price: last,
+        lastPrice: last,
+        bid_price: bid,
+        bidPrice: bid,
+        ask_price: ask,
+        askPrice: ask,
+        volume_24h: "",
+        volume24h: "",
+        timestamp: time,
+      };
+      type = "Ticker";
+      code = 4;
+    } else {
+      const open = format.decimal(v0);
+      const high = format.decimal(I.v1[i]);
+      const low = format.decimal(I.v2[i]);
+      const close = format.decimal(I.v3[i]);
+      const length = I.v5[i];
+      const openTime = length > 0 ? format.iso(ms - length, rem) : time;
+      payload = {
+        open_price: open,
+        openPrice: open,
+        close_price: close,
+        closePrice: close,
+        high_price: high,
+        highPrice: high,
+        low_price: low,
+        lowPrice: low,
+        volume: I.v4[i] >= 0 ? format.decimal(I.v4[i]) : "",
+        open_time: openTime,
+        openTime,
+        close_time: time,
+        closeTime: time,
+      };
+      type = "KlineSummary";
+      code = 5;
+    }
+    const evt = {
+      event_id: "",
+      eventId: "",
+      routing_version: 0,
+      routingVersion: 0,
+      provider: market.providers[I.provider[i]],
+      symbol: market.symbols[I.symbol[i]],
+      type,
+      seq_provider: 0,
+      seqProvider: 0,
+      ingest_ts: time,
+      ingestTs: time,
+      emit_ts: time,
+      emitTs: time,
+      payload,
+    };
+    call(code, evt, payload, v0, code === 3);
+  }
+
+  function runChunk(n) {
+    const I = inputs;
+    const bare = settings.bare;
+    for (let i = 0; i < n; i++) {
+      const ms = I.ms[i];
+      const rem = I.rem[i];
+      const kind = I.kind[i];
+      const symbol = I.symbol[i];
+      const v0 = I.v0[i];
+      if (!bare && exchange.pending() > 0) deliverDue(ms, rem);
+      clock.set(ms, rem);
+      market.state.active = symbol;
+      const mark = market.update(kind, symbol, v0, I.v1[i], I.v2[i], I.v3[i]);
+      if (bare) {
+        dispatch(i, kind, ms, rem, v0);
+        continue;
+      }
+      ledger.setMark(symbol, mark);
+      if (exchange.hasOpen(symbol)) {
+        exchange.match(kind, symbol, market.providers[I.provider[i]], v0, I.v1[i], I.v2[i], I.v3[i], I.v4[i]);
+        deliverDue(ms, rem);
+        market.state.active = symbol;
+      }
+      dispatch(i, kind, ms, rem, v0);
+      if (exchange.pending() > 0) deliverDue(ms, rem);
+      ledger.sample(ms, rem);
+    }
+    events += n;
+    return events;
+  }
+
+  // End of data: deliver what is still queued (the clock moves to each report's time), expire open
+  // orders, and deliver those reports too; orders submitted from now on are rejected.
+  function finish() {
+    deliverDue(Infinity, 0);
+    exchange.expireAll();
+    deliverDue(Infinity, 0);
+    return events;
+  }
+
+  function table(name) {
+    if (name === "fills") return exchange.fills.view();
+    if (name === "equity") return ledger.equity.view();
+    if (name === "orders") return exchange.orderTable().view();
+    throw new Error(`unknown table ${name}`);
+  }
+
+  function summary() {
+    return JSON.stringify({
+      events,
+      clock: [clock.now.ms, clock.now.rem],
+      ledger: ledger.snapshot(),
+      orders: exchange.counts,
+      journal: journal.snapshot(),
+      symbols: market.symbols,
+      orderProviders: exchange.providerNames,
+      reasons: exchange.reasons,
+    });
+  }
+
+  return { init, addTables, load, runChunk, finish, table, summary, control, inputs: () => inputs };
+})();
+
+// The one global the host adds; strategy code can reach it but only to disturb its own run.
+Object.defineProperty(globalThis, "__mlabHost", {
+  enumerable: false,
+  value: Object.freeze({
+    init: M.loop.init,
+    addTables: M.loop.addTables,
+    load: M.loop.load,
+    runChunk: M.loop.runChunk,
+    finish: M.loop.finish,
+    table: M.loop.table,
+    summary: M.loop.summary,
+    control: M.loop.control,
+    inputs: M.loop.inputs,
+  }),
+});
