@@ -1,0 +1,195 @@
+"""What handlers receive: arguments, event and payload fields under both spellings, fresh objects."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from meltica_lab.backtest import Fees
+from tests.backtest.conftest import SECOND, T0, log_lines, module, run_session, trades
+
+EVENT_KEYS = [
+    "event_id",
+    "eventId",
+    "routing_version",
+    "routingVersion",
+    "provider",
+    "symbol",
+    "type",
+    "seq_provider",
+    "seqProvider",
+    "ingest_ts",
+    "ingestTs",
+    "emit_ts",
+    "emitTs",
+    "payload",
+]
+
+
+def dump(handler: str, args: str = "c, e, p") -> bytes:
+    return module(f"return {{ {handler}({args}) {{ log(JSON.stringify([e, p, typeof e.type, e.payload === p])); }} }};")
+
+
+def test_trade_handler_gets_event_payload_and_the_price_as_a_number():
+    source = module(
+        "return { onTrade(c, e, p, price) { log(typeof price, price, JSON.stringify(c), this.tag); }, tag: 'me' };"
+    )
+    assert log_lines(run_session(source, trades([20000.5]))) == ['number 20000.5 {"instanceId":"backtest"} me']
+
+
+def test_trade_event_and_payload_carry_both_spellings_decimals_as_text_and_iso_times():
+    data = trades([20000.0], [1.5], side=["sell"], provider=["backtest"])
+    e, p, type_kind, same = json.loads(log_lines(run_session(dump("onTrade"), data))[0])
+    assert list(e) == EVENT_KEYS
+    assert {k: v for k, v in e.items() if k != "payload"} == {
+        "event_id": "",
+        "eventId": "",
+        "routing_version": 0,
+        "routingVersion": 0,
+        "provider": "backtest",
+        "symbol": "BTC-USDT",
+        "type": "Trade",
+        "seq_provider": 0,
+        "seqProvider": 0,
+        "ingest_ts": "2023-01-01T00:00:00Z",
+        "ingestTs": "2023-01-01T00:00:00Z",
+        "emit_ts": "2023-01-01T00:00:00Z",
+        "emitTs": "2023-01-01T00:00:00Z",
+    }
+    assert p == {
+        "trade_id": "",
+        "tradeId": "",
+        "side": "Sell",
+        "price": "20000",
+        "quantity": "1.5",
+        "timestamp": "2023-01-01T00:00:00Z",
+    }
+    assert type_kind == "string" and same is True
+
+
+def test_enums_are_primitive_strings_that_compare_with_triple_equals():
+    source = module("return { onTrade(c, e, p) { log(e.type === 'Trade', p.side === 'Buy', typeof p.side); } };")
+    assert log_lines(run_session(source, trades([1.0]))) == ["true true string"]
+
+
+def test_times_keep_nanoseconds_and_drop_trailing_zeros():
+    data = pd.DataFrame(
+        {"timestamp": [T0 + 123, T0 + 500_000_000, T0 + SECOND], "price": [1.0, 1.0, 1.0], "quantity": [1.0] * 3}
+    )
+    source = module("return { onTrade(c, e, p) { log(p.timestamp, e.emitTs); } };")
+    assert log_lines(run_session(source, data)) == [
+        "2023-01-01T00:00:00.000000123Z 2023-01-01T00:00:00.000000123Z",
+        "2023-01-01T00:00:00.5Z 2023-01-01T00:00:00.5Z",
+        "2023-01-01T00:00:01Z 2023-01-01T00:00:01Z",
+    ]
+
+
+def test_payloads_are_fresh_objects_per_event_and_kept_ones_do_not_change():
+    source = module(
+        "const kept = []; return { onTrade(c, e, p) { kept.push([e, p]); p.price = 'mutated';"
+        " if (kept.length === 3) log(kept[0][1] !== kept[1][1], kept[0][0] !== kept[1][0], kept[1][1].quantity,"
+        " kept[2][0].payload.price); } };"
+    )
+    assert log_lines(run_session(source, trades([1.0, 2.0, 3.0], [1.0, 2.0, 3.0]))) == ["true true 2 mutated"]
+
+
+def test_ticker_payload_fields_under_both_spellings():
+    data = pd.DataFrame({"timestamp": [T0], "bid": [99.5], "ask": [100.5], "price": [100.0], "symbol": ["X-USD"]})
+    e, p, _, _ = json.loads(log_lines(run_session(dump("onTicker"), data))[0])
+    assert e["type"] == "Ticker" and e["symbol"] == "X-USD"
+    assert p == {
+        "last_price": "100",
+        "lastPrice": "100",
+        "bid_price": "99.5",
+        "bidPrice": "99.5",
+        "ask_price": "100.5",
+        "askPrice": "100.5",
+        "volume_24h": "",
+        "volume24h": "",
+        "timestamp": "2023-01-01T00:00:00Z",
+    }
+
+
+def test_kline_payload_fields_with_open_and_close_time():
+    data = pd.DataFrame(
+        {
+            "timestamp": [T0 + 60 * SECOND],
+            "open_time": [T0],
+            "open": [10.0],
+            "high": [12.0],
+            "low": [9.0],
+            "close": [11.0],
+            "volume": [5.0],
+        }
+    )
+    e, p, _, _ = json.loads(log_lines(run_session(dump("onKlineSummary"), data))[0])
+    assert e["type"] == "KlineSummary"
+    assert p == {
+        "open_price": "10",
+        "openPrice": "10",
+        "close_price": "11",
+        "closePrice": "11",
+        "high_price": "12",
+        "highPrice": "12",
+        "low_price": "9",
+        "lowPrice": "9",
+        "volume": "5",
+        "open_time": "2023-01-01T00:00:00Z",
+        "openTime": "2023-01-01T00:00:00Z",
+        "close_time": "2023-01-01T00:01:00Z",
+        "closeTime": "2023-01-01T00:01:00Z",
+    }
+
+
+def test_exec_report_payload_fields_under_both_spellings():
+    source = module(
+        "let sent = false; return { onTrade() { if (!sent) { sent = true; rt.submitMarketOrder('', 'buy', '2'); } },"
+        " onOrderFilled(c, e, p) { log(JSON.stringify([e, p])); } };"
+    )
+    e, p = json.loads(log_lines(run_session(source, trades([100.0, 101.0]), fees=Fees(taker=0.001)))[0])
+    assert list(e) == EVENT_KEYS
+    assert e["type"] == "ExecReport" and e["symbol"] == "BTC-USDT" and e["provider"] == "backtest"
+    assert e["emit_ts"] == "2023-01-01T00:00:01Z"
+    assert p == {
+        "client_order_id": "backtest-1672531200000000000-0",
+        "clientOrderId": "backtest-1672531200000000000-0",
+        "exchange_order_id": "sim-0",
+        "exchangeOrderId": "sim-0",
+        "state": "FILLED",
+        "side": "Buy",
+        "order_type": "Market",
+        "orderType": "Market",
+        "price": "101",
+        "quantity": "2",
+        "filled_quantity": "2",
+        "filledQuantity": "2",
+        "remaining_qty": "0",
+        "remainingQty": "0",
+        "avg_fill_price": "101",
+        "avgFillPrice": "101",
+        "commission_amount": "0.202",
+        "commissionAmount": "0.202",
+        "commission_asset": "USDT",
+        "commissionAsset": "USDT",
+        "timestamp": "2023-01-01T00:00:01Z",
+        "reject_reason": None,
+        "rejectReason": None,
+    }
+
+
+def test_rejected_order_handler_gets_the_reason_as_fourth_argument_and_in_the_payload():
+    source = module(
+        "rt.submitMarketOrder('', 'buy', '0');"
+        " return { onOrderRejected(c, e, p, reason) { log(reason, '|', p.reject_reason, '|',"
+        " p.rejectReason, p.state); } };"
+    )
+    line = 'invalid quantity "0": expected a number > 0'
+    assert log_lines(run_session(source, trades([100.0]))) == [f"{line} | {line} | {line} REJECTED"]
+
+
+def test_json_stringify_of_a_payload_shows_every_field():
+    source = module(
+        "return { onTrade(c, e, p) { log(Object.keys(p).join(','), JSON.stringify(p).includes('timestamp')); } };"
+    )
+    assert log_lines(run_session(source, trades([1.0]))) == ["trade_id,tradeId,side,price,quantity,timestamp true"]
