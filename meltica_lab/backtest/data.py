@@ -217,7 +217,7 @@ def _times(column: pa.ChunkedArray, name: str, problems: _Problems) -> tuple[np.
         ok = parsed.notna().to_numpy()
         where = np.flatnonzero(~digits)
         problems.flag(np.isin(np.arange(n), where[~ok]), name, "not a timestamp (integer ns/ms or ISO 8601)")
-        ns[where[ok]] = parsed[ok].astype("int64").to_numpy()
+        ns[where[ok]] = pd.DatetimeIndex(parsed[ok]).as_unit("ns").asi8
         unit = "iso"
     return ns, unit
 
