@@ -47,7 +47,9 @@ M.format = (function () {
     return negative ? "-" + out : out;
   }
 
-  // Go's %v for a float64: shortest digits, %e form when the exponent is < -4 or >= 21.
+  // Go's %v for a float64 (strconv 'g', shortest): %e form when the exponent is < -4 or >= 6
+  // (Go uses precision 6 for that decision when the digits are the shortest); integral values in
+  // int64 range print as integers because goja exports them as int64.
   function goFloat(x) {
     if (Number.isNaN(x)) return "NaN";
     if (x === Infinity) return "+Inf";
@@ -55,7 +57,7 @@ M.format = (function () {
     if (Number.isInteger(x) && Math.abs(x) < 9223372036854775808) return x === 0 ? "0" : String(x);
     const [mantissa, expText] = x.toExponential().split("e");
     const exp = Number(expText);
-    if (exp < -4 || exp >= 21) {
+    if (exp < -4 || exp >= 6) {
       const magnitude = String(Math.abs(exp)).padStart(2, "0");
       return mantissa + "e" + (exp < 0 ? "-" : "+") + magnitude;
     }
