@@ -1,0 +1,439 @@
+"""The loader: a strategies root and its registry turned into resolvable :class:`Revision` objects.
+
+A refresh reads ``registry.json``, checks every revision file against its hash, and reads each
+module's metadata. Metadata is derived from the module's bytes, so it is cached on disk by hash
+(ARCHITECTURE decision 3): a warm refresh of an unchanged registry evaluates no JavaScript. A file
+whose bytes do not match its hash is reported and never evaluated. Selector resolution is cached in
+an LRU keyed by the exact selector text (tags are case-sensitive, so keys are never lower-cased).
+
+Without a registry (and ``strategies.requireRegistry`` false) the root is read in legacy mode: every
+flat ``*.js``/``*.mjs`` file in it is one read-only revision, as the gateway did before registries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cachetools import LRUCache
+
+from meltica_lab import __version__
+from meltica_lab.config import AppConfig, load_app_config
+from meltica_lab.errors import IntegrityError, MelticaLabError, ModuleError, NotFoundError, RegistryError
+from meltica_lab.jshost.diagnostics import Diagnostic
+from meltica_lab.jshost.limits import DEFAULT_LIMITS, Limits
+from meltica_lab.jshost.metadata import Metadata
+from meltica_lab.jshost.module import ModuleHost, ModuleReport
+from meltica_lab.registry import LATEST, Registry, Resolution, content_hash, load_registry, registry_path
+from meltica_lab.selectors import Selector
+
+RESOLUTION_CACHE_SIZE = 256
+LEGACY_DEFAULT_TAG = "0.0.0"
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One immutable revision of a strategy, identified by its content hash.
+
+    ``tag`` is the primary tag (``hashes[h].tag`` in the registry); ``tags`` every tag on the hash;
+    ``path`` the absolute file path; ``relpath`` the registry path; ``size`` in bytes.
+    """
+
+    name: str
+    hash: str
+    tag: str
+    tags: tuple[str, ...]
+    path: Path
+    relpath: str
+    size: int
+    metadata: Metadata
+
+    @property
+    def selector(self) -> str:
+        """The pinned selector ``name@sha256:<hex>``."""
+        return f"{self.name}@{self.hash}"
+
+    @property
+    def short_hash(self) -> str:
+        """The first 12 hex digits of the hash, for display."""
+        return self.hash.removeprefix("sha256:")[:12]
+
+    def read_source(self) -> bytes:
+        """The module's bytes, verified against the hash; :class:`IntegrityError` if they differ."""
+        try:
+            data = self.path.read_bytes()
+        except OSError as exc:
+            raise IntegrityError(f"{self.path}: cannot read module: {exc.strerror}", path=str(self.path)) from None
+        actual = content_hash(data)
+        if actual != self.hash:
+            raise IntegrityError(
+                f"module hash mismatch for {self.path} ({actual} != {self.hash}); refusing to run it",
+                path=str(self.path),
+                selector=self.selector,
+            )
+        return data
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary: name, hash, tag, tags, path, size, selector, metadata."""
+        return {
+            "name": self.name,
+            "hash": self.hash,
+            "tag": self.tag,
+            "tags": list(self.tags),
+            "path": self.relpath,
+            "size": self.size,
+            "selector": self.selector,
+            "metadata": self.metadata.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A revision that cannot be used, and why. ``kind``: missing, integrity, module, name, duplicate."""
+
+    name: str
+    hash: str
+    path: str
+    kind: str
+    message: str
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    def error(self) -> MelticaLabError:
+        """The exception a caller gets when it asks for this revision."""
+        if self.kind == "integrity":
+            return IntegrityError(self.message, path=self.path, selector=f"{self.name}@{self.hash}")
+        if self.kind == "module":
+            return ModuleError(self.message, diagnostics=self.diagnostics, path=self.path)
+        return RegistryError(self.message, path=self.path, selector=f"{self.name}@{self.hash}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        out: dict[str, Any] = {
+            "name": self.name,
+            "hash": self.hash,
+            "path": self.path,
+            "kind": self.kind,
+            "message": self.message,
+        }
+        if self.diagnostics:
+            out["diagnostics"] = [d.to_dict() for d in self.diagnostics]
+        return out
+
+
+@dataclass(frozen=True)
+class RefreshReport:
+    """What one refresh did: revisions loaded, JavaScript evaluations, cache hits, problems, time."""
+
+    revisions: int
+    evaluated: int
+    cached: int
+    problems: tuple[Problem, ...]
+    seconds: float
+
+
+def default_cache_dir() -> Path:
+    """``$MELTICA_LAB_CACHE_DIR``, else ``$XDG_CACHE_HOME/meltica-lab``, else ``~/.cache/meltica-lab``."""
+    explicit = os.environ.get("MELTICA_LAB_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "meltica-lab"
+
+
+class MetadataCache:
+    """Module reports (metadata or diagnostics) on disk, keyed by content hash and meltica-lab version.
+
+    A hash names immutable bytes, so an entry never needs invalidation; the version in the key keeps
+    reports from an older validator out.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / "module-reports.sqlite3"
+        self._version = __version__
+        with self._connect() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS reports (version TEXT, hash TEXT, report TEXT, "
+                       "PRIMARY KEY (version, hash))")
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, timeout=30)
+
+    def get_many(self, hashes: Iterable[str]) -> dict[str, ModuleReport]:
+        """The cached reports among ``hashes``."""
+        wanted = set(hashes)
+        if not wanted:
+            return {}
+        with self._connect() as db:
+            rows = db.execute("SELECT hash, report FROM reports WHERE version = ?", (self._version,)).fetchall()
+        return {h: _report_from_json(text) for h, text in rows if h in wanted}
+
+    def put_many(self, reports: dict[str, ModuleReport]) -> None:
+        """Store reports; an existing entry is kept (same hash, same bytes, same report)."""
+        if not reports:
+            return
+        rows = [(self._version, h, json.dumps(_report_to_json(r))) for h, r in reports.items()]
+        with self._connect() as db:
+            db.executemany("INSERT OR IGNORE INTO reports VALUES (?, ?, ?)", rows)
+
+
+def _report_to_json(report: ModuleReport) -> dict[str, Any]:
+    return {
+        "metadata": report.metadata.to_dict() if report.metadata else None,
+        "diagnostics": [d.to_dict() for d in report.diagnostics],
+        "headline": report.headline,
+    }
+
+
+def _report_from_json(text: str) -> ModuleReport:
+    data = json.loads(text)
+    return ModuleReport(
+        metadata=Metadata.from_dict(data["metadata"]) if data["metadata"] else None,
+        diagnostics=tuple(Diagnostic.from_dict(d) for d in data["diagnostics"]),
+        headline=data["headline"],
+    )
+
+
+# Hashing every file on every refresh is the dominant warm cost; a (path, size, mtime, inode) memo
+# avoids re-reading unchanged files within a process. Execution always re-verifies the bytes.
+_HASH_MEMO: LRUCache[tuple[str, int, int, int], str] = LRUCache(maxsize=200_000)
+_HASH_MEMO_LOCK = threading.Lock()
+
+
+def _file_hash(path: Path) -> tuple[str, int, bytes | None]:
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns, st.st_ino)
+    with _HASH_MEMO_LOCK:
+        known = _HASH_MEMO.get(key)
+    if known is not None:
+        return known, st.st_size, None
+    data = path.read_bytes()
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    with _HASH_MEMO_LOCK:
+        _HASH_MEMO[key] = digest
+    return digest, len(data), data
+
+
+@dataclass(frozen=True)
+class _State:
+    registry: Registry
+    revisions: dict[str, Revision]
+    problems: dict[str, Problem]
+    mode: str
+
+
+class Loader:
+    """A strategies root, read and resolvable.
+
+    ``root`` defaults to ``strategies.directory`` from ``config/app.yaml`` (else ``strategies``).
+    With ``strategies.requireRegistry: true`` a root without ``registry.json`` fails at once.
+    The first query refreshes; call :meth:`refresh` again after the files change.
+    """
+
+    def __init__(
+        self,
+        root: str | Path | None = None,
+        *,
+        config: AppConfig | None = None,
+        cache_dir: Path | None = None,
+        host: ModuleHost | None = None,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> None:
+        config = config if config is not None else load_app_config()
+        self.root = Path(root) if root is not None else config.strategies_directory
+        if not self.root.is_dir():
+            raise RegistryError(f"strategies root {self.root} is not a directory", path=str(self.root))
+        if config.require_registry and not registry_path(self.root).exists():
+            where = config.source or "config/app.yaml"
+            raise RegistryError(
+                f"registry required but {registry_path(self.root)} is missing "
+                f"(strategies.requireRegistry is true in {where}); run `meltica-lab migrate --root "
+                f"{self.root}` to create it",
+                path=str(registry_path(self.root)),
+            )
+        self._cache_dir = cache_dir if cache_dir is not None else default_cache_dir()
+        self._host = host
+        self._limits = limits
+        self._resolved: LRUCache[str, Revision] = LRUCache(maxsize=RESOLUTION_CACHE_SIZE)
+        self._state: _State | None = None
+        self._lock = threading.RLock()
+
+    # -- refresh ------------------------------------------------------------------------------------
+    def refresh(self) -> RefreshReport:
+        """Re-read the registry and every revision; returns what it did. Problems do not abort it."""
+        started = time.perf_counter()
+        registry = load_registry(self.root)
+        mode = "registry"
+        if registry is None:
+            registry, mode = self._legacy_registry(), "legacy"
+        problems: dict[str, Problem] = {}
+        files: dict[str, tuple[str, str, Path, int, bytes | None]] = {}
+        for name, entry in registry.strategies.items():
+            for digest, location in entry.hashes.items():
+                path = self.root / location.path
+                try:
+                    actual, size, data = _file_hash(path)
+                except OSError as exc:
+                    problems[digest] = Problem(name, digest, location.path, "missing",
+                                               f"{path}: module file unreadable: {exc.strerror}")
+                    continue
+                if actual != digest:
+                    problems[digest] = Problem(
+                        name, digest, location.path, "integrity",
+                        f"module hash mismatch for {path} ({actual} != {digest}); it will not be run",
+                    )
+                    continue
+                files[digest] = (name, location.path, path, size, data)
+        reports, evaluated, cached = self._reports(files)
+        revisions: dict[str, Revision] = {}
+        for digest, (name, rel, path, size, _) in files.items():
+            report = reports[digest]
+            if not report.ok or report.metadata is None:
+                problems[digest] = Problem(name, digest, rel, "module", f"{path}: {report.headline}",
+                                           report.diagnostics)
+                continue
+            if report.metadata.name != name:
+                problems[digest] = Problem(
+                    name, digest, rel, "name",
+                    f"{path}: module name {report.metadata.name!r} does not match registry entry {name!r}",
+                )
+                continue
+            entry = registry.strategies[name]
+            revisions[digest] = Revision(
+                name=name,
+                hash=digest,
+                tag=entry.hashes[digest].tag or report.metadata.tag,
+                tags=entry.tags_of(digest),
+                path=path.absolute(),
+                relpath=rel,
+                size=size,
+                metadata=report.metadata,
+            )
+        with self._lock:
+            self._state = _State(registry, revisions, problems, mode)
+            self._resolved.clear()
+        return RefreshReport(len(revisions), evaluated, cached, tuple(problems.values()),
+                             time.perf_counter() - started)
+
+    def _reports(self, files: dict[str, tuple[str, str, Path, int, bytes | None]]
+                 ) -> tuple[dict[str, ModuleReport], int, int]:
+        disk = MetadataCache(self._cache_dir) if self._cache_dir else None
+        reports = disk.get_many(files) if disk else {}
+        cached = len(reports)
+        fresh: dict[str, ModuleReport] = {}
+        for digest, (_, rel, path, _, data) in files.items():
+            if digest in reports:
+                continue
+            source = data if data is not None else path.read_bytes()
+            fresh[digest] = self._module_host().inspect(source, filename=rel)
+        if disk:
+            disk.put_many(fresh)
+        reports.update(fresh)
+        return reports, len(fresh), cached
+
+    def _module_host(self) -> ModuleHost:
+        if self._host is None:
+            self._host = ModuleHost(self._limits)
+        return self._host
+
+    def _legacy_registry(self) -> Registry:
+        """Flat ``*.js``/``*.mjs`` files as a read-only registry (pre-registry gateway behaviour)."""
+        data: dict[str, Any] = {}
+        for path in sorted(self.root.iterdir()):
+            if not path.is_file() or path.suffix.lower() not in (".js", ".mjs"):
+                continue
+            source = path.read_bytes()
+            report = self._module_host().inspect(source, filename=path.name)
+            if report.metadata is None:
+                continue  # reported by `verify` and migration; nothing to resolve here
+            name, digest = report.metadata.name, content_hash(source)
+            tag = report.metadata.tag or LEGACY_DEFAULT_TAG
+            if name in data:
+                raise RegistryError(
+                    f"{path}: duplicate strategy name {name!r} (also in "
+                    f"{next(iter(data[name]['hashes'].values()))['path']})",
+                    path=str(path),
+                )
+            data[name] = {"tags": {tag: digest, LATEST: digest}, "hashes": {digest: {"tag": tag, "path": path.name}}}
+        return Registry.from_dict(data, root=self.root)
+
+    # -- queries ------------------------------------------------------------------------------------
+    def _current(self) -> _State:
+        state = self._state
+        if state is None:
+            self.refresh()
+            state = self._state
+            assert state is not None
+        return state
+
+    @property
+    def mode(self) -> str:
+        """``"registry"`` or ``"legacy"`` (flat files, no registry.json)."""
+        return self._current().mode
+
+    @property
+    def registry(self) -> Registry:
+        """The registry as of the last refresh (built in memory in legacy mode)."""
+        return self._current().registry
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        """Revisions that could not be loaded at the last refresh."""
+        return tuple(self._current().problems.values())
+
+    def strategies(self) -> list[str]:
+        """Strategy names in the registry, sorted."""
+        return self._current().registry.names()
+
+    def revisions(self, strategy: str | None = None) -> list[Revision]:
+        """Loaded revisions, by strategy then primary tag (semantic-version order), optionally of one."""
+        from meltica_lab.versions import version_key
+
+        state = self._current()
+        wanted = strategy.strip().lower() if strategy else None
+        if wanted is not None:
+            state.registry.entry(wanted)
+        chosen = [r for r in state.revisions.values() if wanted is None or r.name == wanted]
+        return sorted(chosen, key=lambda r: (r.name, version_key(r.tag), r.hash))
+
+    def revision(self, digest: str) -> Revision:
+        """The loaded revision with this full hash (its problem is raised if it failed to load)."""
+        state = self._current()
+        if digest in state.revisions:
+            return state.revisions[digest]
+        if digest in state.problems:
+            raise state.problems[digest].error()
+        raise NotFoundError(f"hash {digest!r} not found under {self.root}", selector=digest)
+
+    def resolution(self, selector: str | Selector) -> Resolution:
+        """Name, hash, canonical tag and alias a selector resolves to (no file access)."""
+        return self._current().registry.resolve(selector)
+
+    def resolve(self, selector: str | Selector) -> Revision:
+        """The :class:`Revision` a selector names. Warm calls are a dictionary lookup.
+
+        Raises :class:`SelectorError` (malformed), :class:`NotFoundError` / :class:`AmbiguousHashError`
+        (names nothing / several), or the revision's load problem (hash mismatch, invalid module).
+        """
+        key = selector if isinstance(selector, str) else str(selector)
+        hit = self._resolved.get(key)
+        if hit is not None:
+            return hit
+        state = self._current()
+        found = state.registry.resolve(selector)
+        try:
+            revision = self.revision(found.hash)
+        except MelticaLabError as exc:
+            exc.selector = key
+            raise
+        with self._lock:
+            if self._state is state:
+                self._resolved[key] = revision
+        return revision
