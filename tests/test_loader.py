@@ -101,7 +101,7 @@ def test_missing_file_is_a_problem_naming_it(root, cache):
 
 
 def test_require_registry_fails_fast_with_a_clear_message(root, cache):
-    with pytest.raises(RegistryError, match="registry required but .*registry.json is missing"):
+    with pytest.raises(RegistryError, match=r"registry required but .*registry\.json is missing"):
         Loader(root, config=AppConfig(require_registry=True), cache_dir=cache)
 
 
