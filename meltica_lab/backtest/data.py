@@ -269,7 +269,7 @@ def _kind_of(columns: Sequence[str], source: str) -> int:
 def _digest(events: MarketEvents) -> str:
     digest = hashlib.sha256()
     for array in (events.ts, events.kind, events.symbol, events.provider, events.side, events.values):
-        digest.update(np.ascontiguousarray(array).tobytes())
+        digest.update(np.ascontiguousarray(array).data)
     digest.update("\x00".join((*events.symbols, "|", *events.providers)).encode())
     return "sha256:" + digest.hexdigest()
 

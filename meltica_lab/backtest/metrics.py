@@ -44,7 +44,7 @@ def exposure_share(equity: pd.DataFrame) -> float:
     """Share (0..1) of the run's time with a position; by samples when all samples share one time."""
     if equity.empty:
         return 0.0
-    held = equity["exposure"].to_numpy() > 0
+    held = equity["in_market"].to_numpy(dtype=bool)
     times = equity.index.asi8
     span = times[-1] - times[0]
     if span <= 0:

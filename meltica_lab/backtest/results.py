@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from meltica_lab.backtest.metrics import drawdown
-from meltica_lab.backtest.session import EQUITY_COLUMNS, FILL_COLUMNS, ORDER_COLUMNS, SessionSnapshot
+from meltica_lab.backtest.session import FILL_COLUMNS, ORDER_COLUMNS, SessionSnapshot
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -84,12 +84,28 @@ def orders_frame(snapshot: SessionSnapshot, instance_id: str) -> pd.DataFrame:
     )
 
 
+def _per_event(event: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
+    """Running total, after each of ``n`` events, of ``weights`` booked at ``event`` indices."""
+    return np.cumsum(np.bincount(event, weights=weights, minlength=n)[:n])
+
+
 def equity_frame(snapshot: SessionSnapshot, capital: float) -> pd.DataFrame:
-    """Mark-to-market equity after every market event, gross exposure, cumulative fees, drawdown."""
-    c = _columns(snapshot.equity, EQUITY_COLUMNS)
+    """After every market event: mark-to-market equity, cumulative fees, whether any position is
+    open (``in_market``), drawdown from the running peak (absolute and %)."""
+    n = len(snapshot.equity)
+    c = _columns(snapshot.fills, FILL_COLUMNS)
+    event = c["event"].astype(np.int64)
+    fills = pd.DataFrame({"symbol": c["symbol"], "open": c["position"] != 0})
+    # symbols with an open position: +1 when a fill opens one, -1 when a fill closes it
+    was_open = fills.groupby("symbol")["open"].shift(fill_value=False).to_numpy(dtype=bool)
+    opened = fills["open"].to_numpy(dtype=np.float64) - was_open.astype(np.float64)
     frame = pd.DataFrame(
-        {"equity": c["equity"], "exposure": c["exposure"], "fees": c["fees"]},
-        index=_times(c["ms"], c["rem"]),
+        {
+            "equity": snapshot.equity,
+            "fees": _per_event(event, c["fee"], n),
+            "in_market": _per_event(event, opened, n) > 0.5,
+        },
+        index=pd.DatetimeIndex(pd.to_datetime(snapshot.equity_ts, unit="ns", utc=True), name="time"),
     )
     absolute, percent = drawdown(frame["equity"], capital)
     frame["drawdown"] = absolute

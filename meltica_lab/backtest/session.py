@@ -36,7 +36,7 @@ RUNTIME_FILES = (
 )
 """The JS runtime, in load order; each file adds one part to the host's private namespace ``M``."""
 
-FILL_COLUMNS = ("ms", "rem", "order", "symbol", "side", "quantity", "price", "fee", "maker", "position")
+FILL_COLUMNS = ("ms", "rem", "event", "order", "symbol", "side", "quantity", "price", "fee", "maker", "position")
 ORDER_COLUMNS = (
     "ms",
     "rem",
@@ -55,7 +55,6 @@ ORDER_COLUMNS = (
     "last_rem",
     "reason",
 )
-EQUITY_COLUMNS = ("ms", "rem", "equity", "exposure", "fees")
 _NS_PER_MS = 1_000_000
 
 
@@ -67,11 +66,13 @@ def host_source() -> str:
 
 @dataclass(frozen=True, eq=False)
 class SessionSnapshot:
-    """Raw results of a session: numeric tables (rows × the ``*_COLUMNS`` above) and the JSON summary."""
+    """Raw results of a session: fills and orders tables (rows × ``FILL_COLUMNS``/``ORDER_COLUMNS``),
+    the equity after every market event with the event times (int64 ns), and the JSON summary."""
 
     fills: np.ndarray
     orders: np.ndarray
     equity: np.ndarray
+    equity_ts: np.ndarray
     summary: dict[str, Any]
 
 
@@ -115,6 +116,8 @@ class StrategySession:
         self._symbols: dict[str, int] = {}
         self._providers: dict[str, int] = {}
         self._control = np.zeros(1, dtype=np.int32)
+        self._equity: list[np.ndarray] = []
+        self._equity_ts: list[np.ndarray] = []
         self._isolate = Isolate(limits)
         try:
             self._start(source, tag, config, symbols, active_symbol, start_ns)
@@ -173,6 +176,7 @@ class StrategySession:
                 ("provider", np.int32),
                 ("side", np.int32),
                 *((f"v{k}", np.float64) for k in range(VALUE_COLUMNS)),
+                ("equity", np.float64),
             )
         }
         text = source.decode("utf-8")
@@ -197,6 +201,10 @@ class StrategySession:
         except JSLimitError as exc:
             self.failed = True
             handler = self._handler_now(during or "host")
+            if exc.kind == "time":
+                # let mini-racer settle the cancelled call while the isolate is open: closing it
+                # first leaves a late callback with nowhere to go
+                self._isolate.eval("0")
             raise JSLimitError(
                 f"strategy {self.name}: {handler} stopped: {exc.message}",
                 kind=exc.kind,
@@ -248,6 +256,9 @@ class StrategySession:
             for k in range(VALUE_COLUMNS):
                 inputs[f"v{k}"][:n] = part.values[k]
             self._eval(f"__mlabHost.runChunk({n})", "")
+            if not self.options.bare:
+                self._equity.append(inputs["equity"][:n].copy())
+                self._equity_ts.append(part.ts)
             if on_chunk is not None:
                 on_chunk(n)
 
@@ -265,7 +276,8 @@ class StrategySession:
         return SessionSnapshot(
             fills=table("fills", len(FILL_COLUMNS)),
             orders=table("orders", len(ORDER_COLUMNS)),
-            equity=table("equity", len(EQUITY_COLUMNS)),
+            equity=np.concatenate([np.zeros(0), *self._equity]),
+            equity_ts=np.concatenate([np.zeros(0, dtype=np.int64), *self._equity_ts]),
             summary=json.loads(self._eval("__mlabHost.summary()", "")),
         )
 

@@ -7,7 +7,8 @@
 // nanosecond remainder in [0, 1e6). An int64 nanosecond count does not fit a float64; the pair does.
 M.clock = (function () {
   const RealDate = Date;
-  const now = { ms: 0, rem: 0 };
+  // `seq` is the index of the market event being processed (fills record it), -1 before the first.
+  const now = { ms: 0, rem: 0, seq: -1 };
 
   function set(ms, rem) {
     now.ms = ms;

@@ -13,8 +13,11 @@
 //     price; with price improvement, the better of the limit and the trade price (quote: ask/bid;
 //     bar: open). Maker fee, no slippage.
 //   Partial fills (option): each event's traded quantity (trade quantity, quote size on the side
-//     taken, bar volume) is a budget shared by the orders it fills, in submission order; without
-//     the option an order fills completely on its first triggering event.
+//     taken, bar volume) is a budget shared by the orders it fills, in price-time priority (market
+//     orders first); without the option an order fills completely on its first triggering event.
+//   Books: per symbol, market orders in submission order, buy limits by price descending and sell
+//     limits by price ascending (ties in submission order), so an event only looks at the limits
+//     it crosses, however many rest.
 //   Fees: quantity × price × rate, in the quote currency; commission_amount reports the cumulative
 //     fee, commission_asset the symbol's quote currency.
 //   Resting orders (and market orders that never met a price) expire at the end of the data.
@@ -25,8 +28,9 @@ M.exchange = (function () {
   const books = [];
   const reports = [];
   let reportHead = 0;
-  // one row per fill: ms, ns remainder, order index, symbol, side, quantity, price, fee, maker, position
-  const fills = new Table(10, 1024);
+  // one row per fill: ms, ns remainder, event index, order index, symbol, side, quantity, price, fee,
+  // maker (1) or taker (0), position after the fill
+  const fills = new Table(11, 1024);
   const reasons = [];
   const reasonIndex = new Map();
   const providerNames = [];
@@ -40,7 +44,7 @@ M.exchange = (function () {
   }
 
   function addSymbols(count) {
-    while (books.length < count) books.push([]);
+    while (books.length < count) books.push({ market: [], bids: [], asks: [] });
   }
 
   function intern(map, list, text) {
@@ -63,8 +67,11 @@ M.exchange = (function () {
     return aMs < bMs || (aMs === bMs && aRem < bRem);
   }
 
-  // Rounded to 15 significant digits so that sums like 0.1 + 0.2 read "0.3" in reports.
+  // Rounded to 15 significant digits so that sums like 0.1 + 0.2 read "0.3" in reports; short
+  // texts are already exact, and most values are short.
   function decimalText(x) {
+    const text = String(x);
+    if (text.length < 16 && text.indexOf("e") < 0) return text;
     return format.decimal(Number(x.toPrecision(15)));
   }
 
@@ -125,7 +132,7 @@ M.exchange = (function () {
     }
     order.eligibleMs = dueMs;
     order.eligibleRem = dueRem;
-    books[order.symbol].push(order);
+    rest(books[order.symbol], order);
     queue(order, 0, dueMs, dueRem, null);
     return order;
   }
@@ -228,23 +235,41 @@ M.exchange = (function () {
     const d = fills.data;
     d[o] = now.ms;
     d[o + 1] = now.rem;
-    d[o + 2] = order.index;
-    d[o + 3] = order.symbol;
-    d[o + 4] = order.side;
-    d[o + 5] = quantity;
-    d[o + 6] = price;
-    d[o + 7] = fee;
-    d[o + 8] = maker ? 1 : 0;
-    d[o + 9] = ledger.position[order.symbol];
+    d[o + 2] = now.seq;
+    d[o + 3] = order.index;
+    d[o + 4] = order.symbol;
+    d[o + 5] = order.side;
+    d[o + 6] = quantity;
+    d[o + 7] = price;
+    d[o + 8] = fee;
+    d[o + 9] = maker ? 1 : 0;
+    d[o + 10] = ledger.position[order.symbol];
     queue(order, left > 0 ? 1 : 2, now.ms, now.rem, null);
     return left === 0;
+  }
+
+  // Insert a limit order after every order with a better or equal price (time priority on ties).
+  function rest(book, order) {
+    if (order.type === 0) {
+      book.market.push(order);
+      return;
+    }
+    const buy = order.side > 0;
+    const side = buy ? book.bids : book.asks;
+    let lo = 0;
+    let hi = side.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const other = side[mid].limit;
+      if (buy ? other >= order.limit : other <= order.limit) lo = mid + 1;
+      else hi = mid;
+    }
+    side.splice(lo, 0, order);
   }
 
   // Fill what this market event allows; v0..v4 are the event's value columns (see host_loop.js).
   function match(kind, symbol, provider, v0, v1, v2, v3, v4) {
     const book = books[symbol];
-    if (book.length === 0) return;
-    const now = clock.now;
     // Partial fills share the event's quantity: one pool for a trade or a bar, one per side of a quote.
     const pools = [Infinity, Infinity];
     if (settings.partialFills) {
@@ -254,23 +279,36 @@ M.exchange = (function () {
       } else if (kind === 0) pools[0] = v1;
       else if (v4 > 0) pools[0] = v4;
     }
+    if (book.market.length > 0) matchSide(book.market, false, kind, provider, pools, v0, v1, v2);
+    if (book.bids.length > 0) matchSide(book.bids, true, kind, provider, pools, v0, v1, v2);
+    if (book.asks.length > 0) matchSide(book.asks, true, kind, provider, pools, v0, v1, v2);
+  }
+
+  // Walk one list in priority order; a sorted limit list stops at the first limit not crossed.
+  function matchSide(list, sorted, kind, provider, pools, v0, v1, v2) {
+    const now = clock.now;
     let kept = 0;
-    for (let k = 0; k < book.length; k++) {
-      const order = book[k];
-      book[kept++] = order;
-      if (order.provider !== provider || before(now.ms, now.rem, order.eligibleMs, order.eligibleRem)) continue;
+    let k = 0;
+    for (; k < list.length; k++) {
+      const order = list[k];
       const buy = order.side > 0;
       let price;
       if (kind === 0) price = fillPrice(order, buy, v0, v0, v0);
       else if (kind === 1) price = fillPrice(order, buy, buy ? v2 : v1, buy ? v2 : v1, buy ? v2 : v1);
       else price = fillPrice(order, buy, v0, buy ? v2 : v1, v0);
+      if (sorted && !(price > 0)) break;
+      list[kept++] = order;
+      if (!(price > 0)) continue;
+      if (order.provider !== provider || before(now.ms, now.rem, order.eligibleMs, order.eligibleRem)) continue;
       const pool = kind === 1 && !buy ? 1 : 0;
-      if (!(price > 0) || !(pools[pool] > 0)) continue;
+      if (!(pools[pool] > 0)) continue;
       const quantity = Math.min(order.quantity - order.filled, pools[pool]);
       pools[pool] -= quantity;
       if (fill(order, quantity, price, order.type === 1)) kept--;
     }
-    book.length = kept;
+    if (kept === k) return;
+    for (; k < list.length; k++) list[kept++] = list[k];
+    list.length = kept;
   }
 
   // market: reference price ± slippage; limit: the limit (or the better improving price) if the
@@ -289,16 +327,21 @@ M.exchange = (function () {
     return buy ? Math.min(limit, improving) : Math.max(limit, improving);
   }
 
-  // End of data: later submissions are rejected, open orders expire now.
+  // End of data: later submissions are rejected, open orders expire now (in submission order).
   function expireAll() {
     finished = true;
     const now = clock.now;
+    const open = [];
     for (const book of books) {
-      for (const order of book) {
-        counts.expired++;
-        queue(order, 5, now.ms, now.rem, null);
+      for (const list of [book.market, book.bids, book.asks]) {
+        for (const order of list) open.push(order);
+        list.length = 0;
       }
-      book.length = 0;
+    }
+    open.sort((a, b) => a.index - b.index);
+    for (const order of open) {
+      counts.expired++;
+      queue(order, 5, now.ms, now.rem, null);
     }
   }
 
@@ -330,7 +373,8 @@ M.exchange = (function () {
   }
 
   function hasOpen(symbol) {
-    return books[symbol].length > 0;
+    const book = books[symbol];
+    return book.market.length > 0 || book.bids.length > 0 || book.asks.length > 0;
   }
 
   return {

@@ -8,15 +8,18 @@ M.format = (function () {
   // (10x slower per event: object literals with accessors leave V8's fast path) this eager form wins.
   let cachedSecond = NaN;
   let cachedPrefix = "";
+  // ".5", ".25", ".125" ...: the fraction of each whole millisecond, trailing zeros dropped
+  const MILLIS = [""];
+  for (let k = 1; k < 1000; k++) MILLIS.push("." + String(1000 + k).slice(1).replace(/0+$/, ""));
   function iso(ms, rem) {
     const second = Math.floor(ms / 1000);
     if (second !== cachedSecond) {
       cachedSecond = second;
       cachedPrefix = new RealDate(second * 1000).toISOString().slice(0, 19);
     }
-    const nanos = (ms - second * 1000) * 1000000 + rem;
-    if (nanos === 0) return cachedPrefix + "Z";
-    let fraction = String(1000000000 + nanos).slice(1);
+    const millis = ms - second * 1000;
+    if (rem === 0) return cachedPrefix + MILLIS[millis] + "Z";
+    let fraction = String(1000000000 + millis * 1000000 + rem).slice(1);
     let end = fraction.length;
     while (fraction.charCodeAt(end - 1) === 48) end--;
     if (end !== fraction.length) fraction = fraction.slice(0, end);

@@ -1,7 +1,6 @@
 // host_ledger.js — analytics accumulators: cash, positions at average cost, realised PnL, fees,
-// turnover, round trips, and the mark-to-market equity curve (one row per market event).
+// turnover, round trips, and mark-to-market equity (the loop stores it after every market event).
 M.ledger = (function () {
-  const { Table } = M;
   const position = [];
   const cost = [];
   const mark = [];
@@ -19,9 +18,6 @@ M.ledger = (function () {
     trips: 0,
     wins: 0,
   };
-  // one row per market event: ms, ns remainder, equity, gross exposure, cumulative fees
-  const equity = new Table(5, 4096);
-
   function configure(capital) {
     totals.capital = capital;
     totals.cash = capital;
@@ -104,15 +100,9 @@ M.ledger = (function () {
     return value;
   }
 
-  function sample(ms, rem) {
-    const value = markedValue();
-    const o = equity.append();
-    const d = equity.data;
-    d[o] = ms;
-    d[o + 1] = rem;
-    d[o + 2] = totals.cash + value;
-    d[o + 3] = gross;
-    d[o + 4] = totals.fees;
+  // Mark-to-market equity now: cash plus every held position at its symbol's latest mark.
+  function value() {
+    return totals.cash + markedValue();
   }
 
   function unrealised() {
@@ -131,5 +121,5 @@ M.ledger = (function () {
     });
   }
 
-  return { position, totals, equity, configure, addSymbols, setMark, fill, sample, snapshot };
+  return { position, totals, configure, addSymbols, setMark, fill, value, snapshot };
 })();

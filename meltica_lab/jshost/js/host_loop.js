@@ -3,7 +3,8 @@
 // Python fills the chunk columns (typed arrays allocated here once, shared through memoryviews)
 // and calls runChunk(n): per event the loop delivers due exec reports, moves the clock, updates
 // the market, lets the exchange fill resting orders, builds fresh payloads, calls the strategy's
-// handler, delivers the reports that handler caused, and records equity. Event kinds: 0 Trade
+// handler, delivers the reports that handler caused, and stores the equity after the event in the
+// `equity` output column (Python copies it out after each chunk). Event kinds: 0 Trade
 // (v0 price, v1 quantity), 1 Ticker (v0 last, v1 bid, v2 ask, v3 bid size, v4 ask size),
 // 2 KlineSummary (v0 open, v1 high, v2 low, v3 close, v4 volume, v5 bar length in ms).
 // Every handler is called for every event it has a method for (as the reference backtester did;
@@ -51,6 +52,7 @@ M.loop = (function () {
       v3: new Float64Array(n),
       v4: new Float64Array(n),
       v5: new Float64Array(n),
+      equity: new Float64Array(n),
     };
     clock.seed(options.seedLow, options.seedHigh);
     clock.set(options.startMs, options.startRem);
@@ -243,21 +245,22 @@ M.loop = (function () {
       const v0 = I.v0[i];
       if (!bare && exchange.pending() > 0) deliverDue(ms, rem);
       clock.set(ms, rem);
+      clock.now.seq = events + i;
       market.state.active = symbol;
       const mark = market.update(kind, symbol, v0, I.v1[i], I.v2[i], I.v3[i]);
-      if (bare) {
-        dispatch(i, kind, ms, rem, v0);
-        continue;
-      }
-      ledger.setMark(symbol, mark);
-      if (exchange.hasOpen(symbol)) {
-        exchange.match(kind, symbol, market.providers[I.provider[i]], v0, I.v1[i], I.v2[i], I.v3[i], I.v4[i]);
-        deliverDue(ms, rem);
-        market.state.active = symbol;
+      if (!bare) {
+        ledger.setMark(symbol, mark);
+        if (exchange.hasOpen(symbol)) {
+          exchange.match(kind, symbol, market.providers[I.provider[i]], v0, I.v1[i], I.v2[i], I.v3[i], I.v4[i]);
+          deliverDue(ms, rem);
+          market.state.active = symbol;
+        }
       }
       dispatch(i, kind, ms, rem, v0);
-      if (exchange.pending() > 0) deliverDue(ms, rem);
-      ledger.sample(ms, rem);
+      if (!bare) {
+        if (exchange.pending() > 0) deliverDue(ms, rem);
+        I.equity[i] = ledger.value();
+      }
     }
     events += n;
     return events;
@@ -274,7 +277,6 @@ M.loop = (function () {
 
   function table(name) {
     if (name === "fills") return exchange.fills.view();
-    if (name === "equity") return ledger.equity.view();
     if (name === "orders") return exchange.orderTable().view();
     throw new Error(`unknown table ${name}`);
   }

@@ -1,0 +1,59 @@
+"""Shared benchmark helpers: seeded synthetic market data, timing, peak memory, report lines.
+
+Not a benchmark itself: ``python benchmarks/_common.py`` does nothing.
+"""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parent.parent
+T0_NS = 1_672_531_200_000_000_000
+"""2023-01-01T00:00:00Z: synthetic data starts here."""
+
+Result = TypeVar("Result")
+
+
+def synthetic_trades(n: int, *, seed: int, step_ms: int = 100, start: float = 20_000.0) -> pd.DataFrame:
+    """``n`` trades ``step_ms`` apart: a geometric random walk with 0.05 % moves, prices on a 0.01 tick,
+    quantities uniform in [0.001, 2) on a 0.0001 step, random aggressor sides."""
+    rng = np.random.default_rng(seed)
+    prices = np.round(start * np.exp(np.cumsum(rng.normal(0.0, 0.0005, n))), 2)
+    return pd.DataFrame(
+        {
+            "timestamp": T0_NS + np.arange(n, dtype=np.int64) * step_ms * 1_000_000,
+            "price": prices,
+            "quantity": np.round(rng.uniform(0.001, 2.0, n), 4),
+            "side": np.where(rng.random(n) < 0.5, "buy", "sell"),
+        }
+    )
+
+
+def timed(action: Callable[[], Result], repeat: int) -> tuple[float, Result]:
+    """The median wall time of ``repeat`` runs of ``action`` and the last run's result."""
+    times = []
+    result: Result | None = None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = action()
+        times.append(time.perf_counter() - started)
+    assert result is not None
+    return statistics.median(times), result
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def verdict(ok: bool) -> str:
+    """``target met`` or ``TARGET MISSED``."""
+    return "target met" if ok else "TARGET MISSED"

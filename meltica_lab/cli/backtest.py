@@ -1,0 +1,151 @@
+"""``meltica-lab backtest``: run one pinned strategy revision over market data.
+
+Prints the summary (``--json``: ``{"provenance", "summary", "logs", "errors"}``); ``--out DIR`` also
+writes ``fills.parquet``, ``orders.parquet``, ``equity.parquet`` and ``result.json``. Exit code 1
+when the strategy's handlers threw (the run completed; the errors are listed), 2 for bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from meltica_lab.backtest import BacktestResult, Fees, FillModel, run_backtest
+from meltica_lab.backtest.options import DEFAULT_CAPITAL
+from meltica_lab.cli.common import add_json, add_root, print_json, root_of
+from meltica_lab.errors import ConfigError, UsageError
+
+_DEFAULT_FEES = Fees()
+
+
+def parse_assignments(items: Sequence[str]) -> dict[str, str]:
+    """``["key=value", ...]`` as a dict; an item without ``=`` or with an empty key is a usage error."""
+    values: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--config {item!r}: expected KEY=VALUE", field="--config")
+        values[key.strip()] = value
+    return values
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """A YAML or JSON mapping of config values."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}", path=str(path)) from None
+    except yaml.YAMLError:
+        raise ConfigError(f"{path}: not valid YAML or JSON", path=str(path)) from None
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path}: expected a mapping of config keys to values", path=str(path))
+    return {str(k): v for k, v in data.items()}
+
+
+def write_outputs(result: BacktestResult, directory: Path) -> list[Path]:
+    """Parquet tables and the JSON document. Everything is written to temporary files first and
+    only then renamed into place, so a failure leaves the directory as it was."""
+    directory.mkdir(parents=True, exist_ok=True)
+    outputs: dict[str, Any] = {
+        "fills.parquet": result.fills,
+        "orders.parquet": result.orders,
+        "equity.parquet": result.equity,
+        "result.json": result.to_json(),
+    }
+    staged: dict[Path, str] = {}
+    try:
+        for name, content in outputs.items():
+            handle, temp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
+            os.close(handle)
+            staged[directory / name] = temp
+            if isinstance(content, str):
+                Path(temp).write_text(content + "\n", encoding="utf-8")
+            else:
+                content.to_parquet(temp)
+        for target, temp in staged.items():
+            os.replace(temp, target)
+    finally:
+        for temp in staged.values():
+            if os.path.exists(temp):
+                os.unlink(temp)
+    return list(staged)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Carry out ``backtest`` for parsed arguments."""
+    config: dict[str, Any] = {}
+    if args.config_file is not None:
+        config.update(read_config_file(args.config_file))
+    config.update(parse_assignments(args.config))
+    result = run_backtest(
+        args.strategy,
+        args.data,
+        root=root_of(args),
+        config=config,
+        seed=args.seed,
+        providers=tuple(args.provider or ("backtest",)),
+        symbol=args.symbol,
+        fees=Fees(maker=args.maker_fee, taker=args.taker_fee),
+        slippage_bps=args.slippage_bps,
+        latency_ms=args.latency_ms,
+        fill_model=FillModel(trigger=args.fill, price_improvement=args.price_improvement, partial=args.partial_fills),
+        capital=args.capital,
+        drop_bad_rows=args.drop_bad_rows,
+        progress=not args.no_progress,
+    )
+    if args.out is not None:
+        written = write_outputs(result, args.out)
+        print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        print(repr(result))
+    if len(result.errors):
+        total = int(result.errors["count"].sum())
+        print(f"meltica-lab: {total} handler error(s) recorded; see the errors in --json output", file=sys.stderr)
+        return 1
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``backtest`` command."""
+    parser = subparsers.add_parser(
+        "backtest",
+        help="backtest a pinned strategy revision over market data",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--strategy", required=True, help="selector: name, name:tag, name@sha256:..., or a hash")
+    parser.add_argument("--data", required=True, type=Path, help="market data: CSV or Parquet file")
+    add_root(parser)
+    parser.add_argument(
+        "--config", action="append", default=[], metavar="KEY=VALUE", help="strategy config value (repeatable)"
+    )
+    parser.add_argument("--config-file", type=Path, help="YAML or JSON mapping of strategy config values")
+    parser.add_argument("--seed", type=int, default=0, help="seed for Math.random (default 0)")
+    parser.add_argument("--symbol", help="replay only this symbol (also the symbol of rows without one)")
+    parser.add_argument("--provider", action="append", help="configured provider (repeatable; default backtest)")
+    parser.add_argument("--capital", type=float, default=DEFAULT_CAPITAL, help="starting capital, quote currency")
+    parser.add_argument("--maker-fee", type=float, default=_DEFAULT_FEES.maker, help="maker fee rate (0.002 = 0.2%%)")
+    parser.add_argument("--taker-fee", type=float, default=_DEFAULT_FEES.taker, help="taker fee rate (0.002 = 0.2%%)")
+    parser.add_argument("--slippage-bps", type=float, default=0.0, help="market-order slippage in basis points")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="order latency in milliseconds")
+    parser.add_argument(
+        "--fill", choices=("through", "touch"), default="through", help="when a resting limit order fills"
+    )
+    parser.add_argument("--price-improvement", action="store_true", help="limit fills at the better trade price")
+    parser.add_argument("--partial-fills", action="store_true", help="bound fills by the traded quantity")
+    parser.add_argument("--drop-bad-rows", action="store_true", help="leave bad data rows out instead of failing")
+    parser.add_argument("--out", type=Path, help="directory for fills/orders/equity Parquet and result.json")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_json(parser)
+    parser.set_defaults(func=run)
