@@ -271,7 +271,7 @@ def _read_row(data: Any, *, source: str | None, row: int | None) -> UsageRecord:
     raw_instances = data.get("instances")
     if raw_instances is None:
         raw_instances = []
-    elif not isinstance(raw_instances, list):
+    elif not isinstance(raw_instances, list | tuple):
         raise fail("instances", "a list of instance ids or null", raw_instances)
     for position, ident in enumerate(raw_instances):
         if not _is_text(ident):
@@ -402,6 +402,26 @@ class UsageRows(Sequence[UsageRecord]):
     def __repr__(self) -> str:
         return f"UsageRows({len(self)} rows)"
 
+    def to_dicts(self) -> Iterator[dict[str, Any]]:
+        """The rows as gateway JSON objects (:meth:`UsageRecord.to_dict`), without building records.
+
+        Times are written as they were read (they are valid RFC 3339 either way).
+        """
+        for batch in self._table.select(_RECORD_COLUMNS).to_batches(max_chunksize=65536):
+            values = batch.to_pydict()
+            for strategy, digest, instances, count, first, last in zip(
+                *(values[name] for name in _RECORD_COLUMNS), strict=True
+            ):
+                yield {
+                    "strategy": strategy,
+                    "hash": digest,
+                    "instances": instances,
+                    "count": count,
+                    "firstSeen": first or ZERO_TIME,
+                    "lastSeen": last or ZERO_TIME,
+                    "running": count > 0,
+                }
+
     def to_arrow(self) -> pa.Table:
         """The columns: strategy, hash, instances (list or null), count, first/last_seen (UTC, ns)."""
         return self._table.select(_VALUE_COLUMNS)
@@ -446,11 +466,20 @@ class UsageExport:
 
     def to_dict(self) -> dict[str, Any]:
         """The gateway's export JSON: ``{"registry": …, "usage": [...] | null}``."""
-        return {"registry": self.registry, "usage": [record.to_dict() for record in self.usage] or None}
+        return _export_document(self.registry, list(self.usage.to_dicts()))
 
     def to_json(self) -> bytes:
         """Compact UTF-8 JSON, as the gateway writes it (no HTML escaping, no trailing newline)."""
-        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return _compact_json(self.to_dict())
+
+
+def _export_document(registry: Mapping[str, Any] | None, usage: list[dict[str, Any]]) -> dict[str, Any]:
+    """The export's shape: an empty usage list is written as ``null``, as the gateway does."""
+    return {"registry": registry, "usage": usage or None}
+
+
+def _compact_json(document: Any) -> bytes:
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 # -- parsing exports --------------------------------------------------------------------------------
@@ -475,61 +504,82 @@ _PARSE_OPTIONS = pa_json.ParseOptions(
 )
 
 
-def _any(mask: pa.ChunkedArray | pa.Array) -> bool:
-    """Whether any (non-null) element of a boolean array is true."""
-    return bool(pc.any(mask).as_py())
+_NULL_TEXT = pa.scalar(None, pa.string())
+_DAYS_IN_MONTH = np.array([31, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 
-def _fast_times(raw: pa.Table, key: str) -> tuple[pa.ChunkedArray, pa.ChunkedArray] | None:
-    """Validate one time column in bulk: ``(timestamps, texts)`` or ``None`` when a row needs a closer look."""
-    text = raw.column(key)
-    text = pc.if_else(pc.equal(text, ZERO_TIME), pa.scalar(None, pa.string()), text)
-    if _any(pc.invert(pc.match_substring_regex(text, f"^{_TIME_PATTERN}$"))):
-        return None
+def _flags(mask: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A boolean Arrow mask as numpy, null counting as false."""
+    return np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _blank(values: pa.ChunkedArray, suspect: np.ndarray) -> pa.ChunkedArray:
+    """``values`` with the suspect rows set to null."""
+    return pc.if_else(pa.array(suspect), pa.scalar(None, values.type), values) if suspect.any() else values
+
+
+def _calendar_flags(text: pa.ChunkedArray) -> np.ndarray:
+    """Rows whose well-formed time names an impossible date or a year outside 1678-2261."""
+    year, month, day = (
+        pc.cast(pc.utf8_slice_codeunits(text, low, high), pa.int64()).fill_null(0).to_numpy()
+        for low, high in ((0, 4), (5, 7), (8, 10))
+    )
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    last_day = _DAYS_IN_MONTH[month] + ((month == 2) & leap)
+    return (day > last_day) | (year < 1678) | (year > 2261)
+
+
+def _bulk_times(text: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray, np.ndarray]:
+    """One time column checked in bulk: ``(timestamps, texts, suspect rows)``; suspect rows are null.
+
+    The exact zero time becomes null (never); any other text the row-by-row parser must judge — a
+    malformed time, an impossible date, the zero time written with an offset, a year out of range —
+    is flagged for it.
+    """
+    text = pc.if_else(pc.equal(text, ZERO_TIME), _NULL_TEXT, text)
+    suspect = _flags(pc.invert(pc.match_substring_regex(text, f"^{_TIME_PATTERN}$")))
     try:
-        stamps = pc.cast(text, _TIMESTAMP)  # rejects impossible dates
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None
-    bounds = pc.min_max(stamps.cast(pa.int64())).as_py()
-    if bounds["min"] is not None and (bounds["min"] < _MIN_NS or bounds["max"] > _MAX_NS):
-        return None
-    return stamps, text
+        stamps = pc.cast(_blank(text, suspect), _TIMESTAMP)
+    except pa.ArrowInvalid:  # an impossible date somewhere: find the rows, the common case never pays
+        suspect |= _calendar_flags(_blank(text, suspect))
+        stamps = pc.cast(_blank(text, suspect), _TIMESTAMP)
+    nanos = stamps.cast(pa.int64())
+    suspect |= _flags(pc.or_(pc.less(nanos, _MIN_NS), pc.greater(nanos, _MAX_NS)))
+    return _blank(stamps, suspect), _blank(text, suspect), suspect
 
 
-def _fast_table(raw: pa.Table) -> pa.Table | None:
-    """Bulk checks equivalent to :func:`_read_row`; ``None`` hands the rows to the row-by-row path.
+def _bulk_table(raw: pa.Table) -> tuple[pa.Table, np.ndarray]:
+    """Check raw rows in bulk: the table in the internal schema and the rows only :func:`_read_row` can judge.
 
-    Every check here only accepts what :func:`_read_row` accepts with the same values; anything it is
-    unsure about (a null where a value is required, unsorted ids, a zero time written with an offset)
-    goes to the row-by-row path, which either normalises it or names the offending element.
+    A row passes here only if :func:`_read_row` would accept it with the same values; anything else
+    (a null where a value is required, ``[]`` for null, unsorted or duplicate ids, a time to look at)
+    is flagged, and its values in the table are placeholders. Raises ``pa.ArrowInvalid`` only if times
+    that passed every check still fail to convert.
     """
     strategy, digest, count = raw.column("strategy"), raw.column("hash"), raw.column("count")
-    if strategy.null_count or digest.null_count or count.null_count:
-        return None
-    if _any(pc.equal(pc.utf8_length(strategy), 0)):
-        return None
     instances = raw.column("instances").combine_chunks()
     lengths = pc.list_value_length(instances)
-    if _any(pc.equal(lengths, 0)):
-        return None  # [] rather than null: the row-by-row path normalises it (cheaper than here)
-    if not pc.all(pc.equal(lengths.fill_null(0), count)).as_py():
-        return None
-    ids = pc.list_flatten(instances)
-    if ids.null_count or _any(pc.equal(pc.utf8_length(ids), 0)):
-        return None
-    if len(ids) > 1:
-        parents = pc.list_parent_indices(instances)
-        same_row = pc.equal(parents[1:], parents[:-1])
-        if _any(pc.and_(same_row, pc.less_equal(ids[1:], ids[:-1]))):
-            return None  # unsorted or duplicate ids: the row-by-row path sorts or rejects them
-    if _any(pc.not_equal(raw.column("running"), pc.greater(count, 0))):
-        return None
-    first, last = _fast_times(raw, "firstSeen"), _fast_times(raw, "lastSeen")
-    if first is None or last is None:
-        return None
-    return pa.Table.from_arrays(
-        [strategy, digest, instances, count, first[0], last[0], first[1], last[1]], schema=_COLUMNS
+    suspect = (
+        _flags(pc.is_null(digest))
+        | _flags(pc.is_null(count))
+        | _flags(pc.fill_null(pc.equal(pc.utf8_length(strategy), 0), True))
+        | _flags(pc.not_equal(lengths.fill_null(0), count))
+        | _flags(pc.equal(lengths, 0))  # [] where the gateway writes null
+        | _flags(pc.not_equal(raw.column("running"), pc.greater(count, 0)))
     )
+    ids = pc.list_flatten(instances)
+    if len(ids):
+        bad_ids = _flags(pc.fill_null(pc.equal(pc.utf8_length(ids), 0), True))
+        parents = pc.list_parent_indices(instances).to_numpy()
+        bad_ids[1:] |= (parents[1:] == parents[:-1]) & _flags(pc.less_equal(ids[1:], ids[:-1]))
+        suspect[parents[bad_ids]] = True
+    first, first_text, first_suspect = _bulk_times(raw.column("firstSeen"))
+    last, last_text, last_suspect = _bulk_times(raw.column("lastSeen"))
+    suspect |= first_suspect | last_suspect
+    table = pa.Table.from_arrays(
+        [strategy, digest, instances, count, first, last, first_text, last_text], schema=_COLUMNS
+    )
+    return table, suspect
 
 
 def _skip_space(buf: bytearray, position: int, step: int) -> int:
@@ -602,8 +652,14 @@ def _fast_export(buf: bytearray) -> tuple[dict[str, Any], pa.Table] | None:
             return None
         start = match.end()
     raw = _fast_rows(buf, start, close)
-    table = None if raw is None else _fast_table(raw)
-    return None if table is None else (top, table)
+    if raw is None:
+        return None
+    try:
+        table, suspect = _bulk_table(raw)
+    except pa.ArrowInvalid:
+        return None
+    # Rows to judge one by one need their decoded objects: the row-by-row path has them.
+    return None if suspect.any() else (top, table)
 
 
 def _registry_part(document: Mapping[str, Any], source: str) -> dict[str, Any] | None:
@@ -613,11 +669,69 @@ def _registry_part(document: Mapping[str, Any], source: str) -> dict[str, Any] |
     return None if registry is None else dict(registry)
 
 
+def _raw_from_objects(rows: Sequence[Any]) -> pa.Table | None:
+    """Decoded rows as raw columns. A row whose Python types are not plainly right keeps nulls, which
+    :func:`_bulk_table` flags; ``None`` if the columns cannot be built at all (text UTF-8 cannot carry)."""
+    columns: list[list[Any]] = [[None] * len(rows) for _ in _RAW_SCHEMA.names]
+    for position, row in enumerate(rows):
+        if type(row) is not dict:
+            continue
+        values = [row.get(name) for name in _RAW_SCHEMA.names]
+        s, h, ids, c, f, l_, r = values
+        if (
+            type(s) is str
+            and type(h) is str
+            and type(c) is int
+            and -(2**63) <= c < 2**63
+            and (ids is None or (type(ids) is list and all(type(i) is str for i in ids)))
+            and (f is None or type(f) is str)
+            and (l_ is None or type(l_) is str)
+            and (r is None or type(r) is bool)
+        ):
+            for column, value in zip(columns, values, strict=True):
+                column[position] = value
+    try:
+        return pa.Table.from_arrays(
+            [pa.array(column, type=field.type) for column, field in zip(columns, _RAW_SCHEMA, strict=True)],
+            schema=_RAW_SCHEMA,
+        )
+    except UnicodeEncodeError:
+        return None
+
+
+def _usage_rows(rows: Sequence[Any], source: str) -> UsageRows:
+    """Bulk checks for every row, :func:`_read_row` for the flagged ones (or all, if bulk is impossible).
+
+    Unflagged rows are valid by construction, so the first flagged row that :func:`_read_row` rejects
+    is the first bad row of the document, whichever way it was checked.
+    """
+    raw = _raw_from_objects(rows)
+    checked = None
+    if raw is not None:
+        try:
+            checked = _bulk_table(raw)
+        except pa.ArrowInvalid:
+            checked = None
+    if checked is None:
+        return UsageRows(_read_row(row, source=source, row=position) for position, row in enumerate(rows))
+    table, suspect = checked
+    flagged = np.flatnonzero(suspect)
+    if not len(flagged):
+        return UsageRows._wrap(table)
+    judged = UsageRows(_read_row(rows[position], source=source, row=int(position)) for position in flagged)
+    kept = np.flatnonzero(~suspect)
+    order = np.argsort(np.concatenate([kept, flagged]), kind="stable")
+    merged = pa.concat_tables([table.take(pa.array(kept)), judged._table]).take(pa.array(order))
+    return UsageRows._wrap(merged.combine_chunks())
+
+
 def _export_from_objects(document: Any, source: str) -> UsageExport:
-    """The row-by-row path over decoded JSON: exact messages, normalisation of what it can fix."""
+    """Decoded JSON (or Python objects) to an export: exact messages, normalisation of what it can fix."""
     if isinstance(document, Mapping):
         if "usage" not in document:
-            raise _export_error(source, None, None, 'expected an object with a "usage" key or a list of usage records')
+            raise _export_error(
+                source, None, None, 'expected an object with a "usage" key or a list of usage records'
+            )
         registry = _registry_part(document, source)
         rows = document["usage"]
         if rows is None:
@@ -630,8 +744,7 @@ def _export_from_objects(document: Any, source: str) -> UsageExport:
         raise _export_error(
             source, None, None, f"expected an export object or a list of usage records, got {_describe(document)}"
         )
-    records = [_read_row(row, source=source, row=position) for position, row in enumerate(rows)]
-    return UsageExport(registry, UsageRows(records), source)
+    return UsageExport(registry, _usage_rows(rows, source), source)
 
 
 def _export_from_buffer(buf: bytearray, source: str) -> UsageExport:
@@ -888,7 +1001,7 @@ class UsageIndex:
         a temporary file in the same directory, fsync, then replace. On failure the old file stays."""
         target = Path(path)
         try:
-            atomic_write(target, self.export().to_json())
+            atomic_write(target, _compact_json(_export_document(None, [r.to_dict() for r in self.snapshot()])))
         except OSError as exc:
             raise MelticaLabError(
                 f"{target}: cannot save the usage index: {exc.strerror or exc}", path=str(target)
