@@ -386,13 +386,16 @@ class UsageRows(Sequence[UsageRecord]):
         return self._records(self._table)
 
     @staticmethod
-    def _records(table: pa.Table) -> Iterator[UsageRecord]:
+    def _values(table: pa.Table) -> Iterator[tuple[Any, ...]]:
+        """Per row: strategy, hash, instances (list or None), count, first and last time text (or None)."""
         for batch in table.select(_RECORD_COLUMNS).to_batches(max_chunksize=65536):
             values = batch.to_pydict()
-            for strategy, digest, instances, count, first, last in zip(
-                *(values[name] for name in _RECORD_COLUMNS), strict=True
-            ):
-                yield UsageRecord(strategy, digest, tuple(instances or ()), count, _text_time(first), _text_time(last))
+            yield from zip(*(values[name] for name in _RECORD_COLUMNS), strict=True)
+
+    @classmethod
+    def _records(cls, table: pa.Table) -> Iterator[UsageRecord]:
+        for strategy, digest, instances, count, first, last in cls._values(table):
+            yield UsageRecord(strategy, digest, tuple(instances or ()), count, _text_time(first), _text_time(last))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, UsageRows):
@@ -407,20 +410,16 @@ class UsageRows(Sequence[UsageRecord]):
 
         Times are written as they were read (they are valid RFC 3339 either way).
         """
-        for batch in self._table.select(_RECORD_COLUMNS).to_batches(max_chunksize=65536):
-            values = batch.to_pydict()
-            for strategy, digest, instances, count, first, last in zip(
-                *(values[name] for name in _RECORD_COLUMNS), strict=True
-            ):
-                yield {
-                    "strategy": strategy,
-                    "hash": digest,
-                    "instances": instances,
-                    "count": count,
-                    "firstSeen": first or ZERO_TIME,
-                    "lastSeen": last or ZERO_TIME,
-                    "running": count > 0,
-                }
+        for strategy, digest, instances, count, first, last in self._values(self._table):
+            yield {
+                "strategy": strategy,
+                "hash": digest,
+                "instances": instances,
+                "count": count,
+                "firstSeen": first or ZERO_TIME,
+                "lastSeen": last or ZERO_TIME,
+                "running": count > 0,
+            }
 
     def to_arrow(self) -> pa.Table:
         """The columns: strategy, hash, instances (list or null), count, first/last_seen (UTC, ns)."""
@@ -677,16 +676,16 @@ def _raw_from_objects(rows: Sequence[Any]) -> pa.Table | None:
         if type(row) is not dict:
             continue
         values = [row.get(name) for name in _RAW_SCHEMA.names]
-        s, h, ids, c, f, l_, r = values
+        strategy, digest, ids, count, first, last, running = values
         if (
-            type(s) is str
-            and type(h) is str
-            and type(c) is int
-            and -(2**63) <= c < 2**63
+            type(strategy) is str
+            and type(digest) is str
+            and type(count) is int
+            and -(2**63) <= count < 2**63
             and (ids is None or (type(ids) is list and all(type(i) is str for i in ids)))
-            and (f is None or type(f) is str)
-            and (l_ is None or type(l_) is str)
-            and (r is None or type(r) is bool)
+            and (first is None or type(first) is str)
+            and (last is None or type(last) is str)
+            and (running is None or type(running) is bool)
         ):
             for column, value in zip(columns, values, strict=True):
                 column[position] = value
@@ -729,9 +728,7 @@ def _export_from_objects(document: Any, source: str) -> UsageExport:
     """Decoded JSON (or Python objects) to an export: exact messages, normalisation of what it can fix."""
     if isinstance(document, Mapping):
         if "usage" not in document:
-            raise _export_error(
-                source, None, None, 'expected an object with a "usage" key or a list of usage records'
-            )
+            raise _export_error(source, None, None, 'expected an object with a "usage" key or a list of usage records')
         registry = _registry_part(document, source)
         rows = document["usage"]
         if rows is None:
@@ -765,8 +762,9 @@ def parse_usage_export(
     """Parse an export that is already in memory: JSON bytes or text, a dict, or a list of summaries.
 
     ``source`` names the data in error messages. A ``bytearray`` is used in place and left as it was.
-    A compact document (the gateway's and :meth:`UsageExport.to_json`'s form) takes the bulk path;
-    anything else is checked row by row. Both accept and reject exactly the same documents.
+    A compact document (the gateway's and :meth:`UsageExport.to_json`'s form) is parsed by Arrow and
+    checked in bulk; anything else is decoded by ``json`` first, then checked in bulk too. Rows the bulk
+    checks cannot vouch for are judged one by one, with the same result either way.
     """
     if isinstance(data, bytearray):
         return _export_from_buffer(data, source)
@@ -800,7 +798,8 @@ def _fetch(url: str) -> bytearray:
             length = response.headers.get("Content-Length")
             return _read_stream(response, int(length) if length and length.isdigit() else None)
     except urllib.error.HTTPError as exc:
-        raise _export_error(url, None, None, f"HTTP {exc.code} {exc.reason}") from None
+        lines = exc.read().decode("utf-8", "replace").strip().splitlines()
+        raise _export_error(url, None, None, f"HTTP {exc.code}: {lines[0][:200] if lines else exc.reason}") from None
     except (urllib.error.URLError, OSError) as exc:
         raise _export_error(url, None, None, f"cannot fetch: {exc}") from None
 
@@ -810,7 +809,8 @@ def read_usage_export(
 ) -> UsageExport:
     """Read a usage export from wherever it is.
 
-    ``source`` may be a path, an ``http(s)://`` URL (a gateway's ``GET /strategies/registry``), JSON
+    ``source`` may be a path, an ``http(s)://`` URL (a gateway's ``GET /strategies/registry``; for a
+    token or retries use ``GatewayClient.registry_export``), JSON
     text (a string starting with ``{`` or ``[``), JSON bytes, a dict ``{"registry": …, "usage": [...] |
     null}`` or a bare list of ``RevisionUsageSummary`` objects. Wrong shapes raise
     :class:`UsageExportError` naming the source and the element, e.g.
