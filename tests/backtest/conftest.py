@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -81,3 +82,21 @@ def errors(snapshot: SessionSnapshot) -> list[dict[str, Any]]:
 def one_trade() -> pd.DataFrame:
     """A single trade at 100."""
     return trades([100.0])
+
+
+def register(root: Path, name: str, tag: str, source: bytes) -> str:
+    """Store ``source`` as ``name:tag`` under ``root`` and register it (it becomes latest); its hash."""
+    from meltica_lab.registry import edit_registry, store_module
+
+    digest, rel = store_module(root, source, name=name, tag=tag, layout="tag")
+    with edit_registry(root, f"add {name}:{tag}") as draft:
+        draft.add_revision(name, digest, tag, rel)
+    return digest
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """An empty strategies root."""
+    path = tmp_path / "strategies"
+    path.mkdir()
+    return path
