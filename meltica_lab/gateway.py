@@ -88,6 +88,18 @@ class _Failure:
     diagnostics: tuple[Diagnostic, ...]
 
 
+def _diagnostics(raw: Any) -> tuple[Diagnostic, ...]:
+    """The well-formed items of a 422 ``diagnostics`` list; a malformed item is left out rather than
+    hiding the gateway's answer behind a parse error."""
+    found = []
+    for item in raw if isinstance(raw, list) else []:
+        try:
+            found.append(Diagnostic.from_dict(item))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue
+    return tuple(found)
+
+
 def _failure(body: bytes) -> _Failure:
     """Read an error body: ``{"status":"error","error":…}``, or the 422 form with ``message`` and
     ``diagnostics`` (compat §5.4); anything else (a proxy's HTML page) by its first line."""
@@ -101,12 +113,7 @@ def _failure(body: bytes) -> _Failure:
         return _Failure(json.dumps(payload)[:200], "", ())
     code = str(payload.get("error") or "")
     headline = str(payload.get("message") or "")
-    raw = payload.get("diagnostics")
-    diagnostics = tuple(
-        Diagnostic.from_dict(item)
-        for item in (raw if isinstance(raw, list) else [])
-        if isinstance(item, Mapping) and "stage" in item and "message" in item
-    )
+    diagnostics = _diagnostics(payload.get("diagnostics"))
     text = f"{headline} ({code})" if headline and code else headline or code or json.dumps(payload)[:200]
     if diagnostics:
         text = f"{text}: " + "; ".join(d.describe() for d in diagnostics)
@@ -174,12 +181,16 @@ class GatewayClient:
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
                     return _Answer(response.status, response.read(), url)
             except urllib.error.HTTPError as exc:
-                failure = _failure(exc.read())
+                try:
+                    body = exc.read()
+                except _CONNECTION_FAILURES:  # the status arrived, the explanation did not
+                    body = b""
+                failure = _failure(body)
                 raise _gateway_error(
                     f"{method} {url} -> HTTP {exc.code}: {failure.text}", status=exc.code, url=url, failure=failure
                 ) from None
             except _CONNECTION_FAILURES as exc:
-                reason = getattr(exc, "reason", None) or exc or type(exc).__name__
+                reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
                 if attempt + 1 < attempts:
                     time.sleep(self.backoff * 2**attempt)
         if method == "GET":

@@ -207,6 +207,22 @@ def test_upload_of_an_invalid_module_carries_the_diagnostics(client: GatewayClie
     )
 
 
+def test_malformed_diagnostics_are_left_out_and_the_answer_kept(gateway: FakeGateway, client: GatewayClient) -> None:
+    body = {
+        "status": "error",
+        "error": "strategy_validation_failed",
+        "message": "metadata validation failed",
+        "diagnostics": [{"stage": "validation", "message": "displayName required"}, {"line": "x"}, "text"],
+    }
+    gateway.script("POST", "/strategies/modules", status=422, body=body)
+    with pytest.raises(GatewayError) as caught:
+        client.upload(module_source("beta", "v1"))
+    assert caught.value.diagnostics == (Diagnostic("validation", "displayName required"),)  # type: ignore[attr-defined]
+    assert caught.value.message.endswith(
+        "HTTP 422: metadata validation failed (strategy_validation_failed): validation error: displayName required"
+    )
+
+
 def test_upload_refuses_bytes_that_are_not_utf8(gateway: FakeGateway, client: GatewayClient) -> None:
     with pytest.raises(UsageError, match="source: expected UTF-8 text"):
         client.upload(b"\xff\xfe")
