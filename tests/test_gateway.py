@@ -148,6 +148,7 @@ def test_assign_tag_sends_hash_and_refresh(gateway: FakeGateway, client: Gateway
     request = gateway.last()
     assert (request.method, request.path) == ("PUT", "/strategies/modules/demo/tags/prod")
     assert request.json() == {"hash": gateway.demo_v1, "refresh": True}
+    assert gateway.refreshes == [{"strategies": ["demo"]}]
     assert client.module("demo:prod")["selectedRevisionHash"] == gateway.demo_v1
 
 
