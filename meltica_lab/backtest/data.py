@@ -237,10 +237,14 @@ def _codes(column: pa.ChunkedArray | None, n: int, default: str) -> tuple[np.nda
 def _sides(column: pa.ChunkedArray | None, n: int, problems: _Problems) -> np.ndarray:
     if column is None:
         return np.full(n, BUY, dtype=np.int8)
-    text = pd.Series(column.to_numpy(zero_copy_only=False), dtype=object).fillna("").astype(str).str.strip().str.lower()
-    sides = text.map(_SIDES)
-    problems.flag((sides.isna() & (text != "")).to_numpy(), "side", "expected buy or sell")
-    return sides.fillna(BUY).to_numpy(dtype=np.int8)
+    # dictionary-encode first: a side column has a handful of distinct spellings
+    text = pc.fill_null(pc.utf8_lower(pc.utf8_trim_whitespace(column.cast(pa.string()))), "")
+    encoded = pc.dictionary_encode(text).combine_chunks()
+    words = encoded.dictionary.to_pylist()
+    codes = np.array([_SIDES.get(w, BUY if w == "" else -1) for w in words], dtype=np.int8)
+    sides = codes[encoded.indices.to_numpy(zero_copy_only=False)] if len(words) else np.full(n, BUY, dtype=np.int8)
+    problems.flag(sides < 0, "side", "expected buy or sell")
+    return np.where(sides < 0, BUY, sides).astype(np.int8)
 
 
 def _kind_of(columns: Sequence[str], source: str) -> int:

@@ -73,9 +73,12 @@ def summarise(
     errors: int,
     dropped_log_lines: int,
 ) -> pd.Series:
-    """The run's summary as a Series with readable labels (units in the labels)."""
+    """The run's summary as a Series with readable labels (units in the labels).
+
+    ``equity`` is the frame :func:`meltica_lab.backtest.results.equity_frame` builds (equity, fees,
+    in_market, drawdown, drawdown_pct after every market event)."""
     curve = equity["equity"]
-    absolute, percent = drawdown(curve, capital)
+    absolute, percent = equity["drawdown"], equity["drawdown_pct"]
     start = equity.index[0] if len(equity) else pd.NaT
     end = equity.index[-1] if len(equity) else pd.NaT
     final = float(ledger["equity"])

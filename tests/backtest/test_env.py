@@ -221,3 +221,13 @@ def test_create_returning_null_or_a_primitive_runs_without_handlers():
         assert snap.summary["events"] == 1
         assert errors(snap)[0]["handler"] == "create"
         assert "the strategy has no handlers" in errors(snap)[0]["message"]
+
+
+def test_wants_cross_provider_events_is_read_once_and_its_errors_recorded():
+    source = module(
+        "let calls = 0; return { wantsCrossProviderEvents() { calls++; throw new Error('no'); },"
+        " onTrade() { log('calls', calls); } };"
+    )
+    snap = run_session(source, trades([1.0, 2.0]))
+    assert log_lines(snap) == ["calls 1", "calls 1"]
+    assert errors(snap) == [{"handler": "wantsCrossProviderEvents", "message": "Error: no", "count": 1}]

@@ -233,3 +233,24 @@ def test_orders_fill_only_on_their_own_symbol():
     )
     data = trades([100.0, 5.0, 101.0], symbol=["AAA-USD", "BBB-USD", "AAA-USD"])
     assert log_lines(run_session(source, data)) == ["AAA-USD 101"]
+
+
+def test_an_order_placed_in_create_fills_on_the_first_trade_of_the_first_symbol():
+    source = module(
+        "rt.submitMarketOrder('', 'buy', 1); return { onOrderFilled(c, e, p) { log(e.symbol, p.avg_fill_price); } };"
+    )
+    data = trades([100.0, 5.0], symbol=["AAA-USD", "BBB-USD"])
+    assert log_lines(run_session(source, data)) == ["AAA-USD 100"]
+
+
+def test_many_resting_orders_only_the_crossed_ones_are_visited():
+    source = module(
+        "let n = 0; return { onTrade() {"
+        " if (n++ === 0) for (let k = 1; k <= 2000; k++) rt.submitOrder('', 'buy', 1, k / 100); } };"
+    )
+    # the trade at 10.005 goes through the limits 10.01 .. 20.00 only, best price first
+    snap = run_session(source, trades([30.0, 10.005]), fees=NO_FEES)
+    assert len(snap.fills) == 1000
+    prices = [row[FILL_COLUMNS.index("price")] for row in snap.fills]
+    assert prices[0] == 20.0 and prices[-1] == 10.01
+    assert snap.summary["orders"]["expired"] == 1000
