@@ -20,10 +20,9 @@ import pandas as pd
 SHARPE_LABEL = "Sharpe Ratio (daily, ann. √365)"
 
 
-def drawdown(equity: pd.Series, capital: float) -> tuple[pd.Series, pd.Series]:
+def drawdown(equity: np.ndarray, capital: float) -> tuple[np.ndarray, np.ndarray]:
     """Absolute and percentage drawdown from the running peak (which starts at ``capital``)."""
-    peak = np.maximum.accumulate(np.maximum(equity.to_numpy(dtype=np.float64), capital)) if len(equity) else []
-    peak = pd.Series(peak, index=equity.index, dtype=np.float64)
+    peak = np.maximum.accumulate(np.maximum(equity, capital)) if len(equity) else np.zeros(0)
     absolute = peak - equity
     return absolute, absolute / peak * 100.0
 

@@ -22,9 +22,18 @@ _NS_PER_MS = 1_000_000
 _STATES = ("ACK", "PARTIAL", "FILLED", "CANCELLED", "REJECTED", "EXPIRED")
 
 
+def _utc(ns: np.ndarray, name: str = "time") -> pd.DatetimeIndex:
+    """int64 nanoseconds as a UTC DatetimeIndex (no copy of the values)."""
+    return pd.DatetimeIndex(ns.astype(np.int64, copy=False).view("datetime64[ns]"), name=name).tz_localize("UTC")
+
+
 def _times(ms: np.ndarray, rem: np.ndarray, name: str = "time") -> pd.DatetimeIndex:
-    ns = ms.astype(np.int64) * _NS_PER_MS + rem.astype(np.int64)
-    return pd.DatetimeIndex(pd.to_datetime(ns, unit="ns", utc=True), name=name)
+    return _utc(ms.astype(np.int64) * _NS_PER_MS + rem.astype(np.int64), name)
+
+
+def _names(table: list[str], codes: np.ndarray) -> np.ndarray:
+    """Codes (float columns from V8) looked up in a string table."""
+    return np.asarray(table, dtype=object)[codes.astype(np.int64)] if len(codes) else np.array([], dtype=object)
 
 
 def _columns(table: np.ndarray, names: tuple[str, ...]) -> dict[str, np.ndarray]:
@@ -43,11 +52,10 @@ def fills_frame(snapshot: SessionSnapshot, instance_id: str) -> pd.DataFrame:
     orders = _columns(snapshot.orders, ORDER_COLUMNS)
     order_index = c["order"].astype(np.int64)
     ids = client_order_ids(instance_id, orders["ms"], orders["rem"], orders["index"])
-    symbols = snapshot.summary["symbols"]
     return pd.DataFrame(
         {
-            "client_order_id": [ids[i] for i in order_index.tolist()],
-            "symbol": [symbols[int(s)] for s in c["symbol"]],
+            "client_order_id": _names(ids, order_index),
+            "symbol": _names(snapshot.summary["symbols"], c["symbol"]),
             "side": np.where(c["side"] > 0, "Buy", "Sell"),
             "quantity": c["quantity"],
             "price": c["price"],
@@ -67,13 +75,13 @@ def orders_frame(snapshot: SessionSnapshot, instance_id: str) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "client_order_id": client_order_ids(instance_id, c["ms"], c["rem"], c["index"]),
-            "symbol": [summary["symbols"][int(s)] for s in c["symbol"]],
-            "provider": [summary["orderProviders"][int(p)] for p in c["provider"]],
+            "symbol": _names(summary["symbols"], c["symbol"]),
+            "provider": _names(summary["orderProviders"], c["provider"]),
             "side": np.where(c["side"] > 0, "Buy", "Sell"),
             "type": np.where(c["type"] > 0, "Limit", "Market"),
             "quantity": c["quantity"],
             "limit_price": c["limit"],
-            "state": [_STATES[int(s)] for s in c["state"]],
+            "state": _names(list(_STATES), c["state"]),
             "filled_quantity": c["filled"],
             "avg_fill_price": c["avg_price"],
             "fees": c["fees"],
@@ -99,18 +107,17 @@ def equity_frame(snapshot: SessionSnapshot, capital: float) -> pd.DataFrame:
     # symbols with an open position: +1 when a fill opens one, -1 when a fill closes it
     was_open = fills.groupby("symbol")["open"].shift(fill_value=False).to_numpy(dtype=bool)
     opened = fills["open"].to_numpy(dtype=np.float64) - was_open.astype(np.float64)
-    frame = pd.DataFrame(
+    absolute, percent = drawdown(snapshot.equity, capital)
+    return pd.DataFrame(
         {
             "equity": snapshot.equity,
             "fees": _per_event(event, c["fee"], n),
             "in_market": _per_event(event, opened, n) > 0.5,
+            "drawdown": absolute,
+            "drawdown_pct": percent,
         },
-        index=pd.DatetimeIndex(pd.to_datetime(snapshot.equity_ts, unit="ns", utc=True), name="time"),
+        index=_utc(snapshot.equity_ts),
     )
-    absolute, percent = drawdown(frame["equity"], capital)
-    frame["drawdown"] = absolute
-    frame["drawdown_pct"] = percent
-    return frame
 
 
 def logs_frame(snapshot: SessionSnapshot) -> pd.DataFrame:
