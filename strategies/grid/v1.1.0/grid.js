@@ -58,7 +58,8 @@ function create(env) {
 
   const configuredBase = toPositive(config.base_price, 0);
   const levels = Math.min(toInt(config.grid_levels, 5), MAX_LEVELS);
-  const spacing = toPositive(config.grid_spacing, 0.5) / 100;
+  const spacingPct = toPositive(config.grid_spacing, 0.5);
+  const spacing = spacingPct / 100;
   const orderSize = toPositive(config.order_size, 1);
   const qty = quantityText(orderSize);
   const maxPosition = toPositive(config.max_position, 3);
@@ -116,7 +117,7 @@ function create(env) {
 
   function setup(price) {
     base = configuredBase > 0 ? configuredBase : price;
-    log(`grid: base ${base}, ${levels} levels each side, spacing ${spacing * 100}%`);
+    log(`grid: base ${base}, ${levels} levels each side, spacing ${spacingPct}%`);
     for (let k = -levels; k <= levels; k += 1) {
       const levelPx = levelPrice(k);
       if (levelPx < price) place(k, 1);

@@ -135,12 +135,14 @@ function create(env) {
     if (now < retryAt) return;
     const sign = diff > 0 ? 1 : -1;
     const side = sign > 0 ? "buy" : "sell";
-    const qty = quantityText(Math.abs(diff));
-    const limit = priceText(price, sign);
     try {
-      if (!live()) {
-        // Nothing will fill in dry-run: say so once per target rather than on every trade.
-        if (dryRunTarget !== target) log(`[DRY-RUN] meanreversion: would submit limit ${side} ${qty} @ ${limit}`);
+      const isLive = live();
+      // Nothing fills in dry-run: report each target once rather than on every trade.
+      if (!isLive && dryRunTarget === target) return;
+      const qty = quantityText(Math.abs(diff));
+      const limit = priceText(price, sign);
+      if (!isLive) {
+        log(`[DRY-RUN] meanreversion: would submit limit ${side} ${qty} @ ${limit}`);
         dryRunTarget = target;
         return;
       }
@@ -149,7 +151,7 @@ function create(env) {
       log(`meanreversion: limit ${side} ${qty} @ ${limit}`);
     } catch (err) {
       retryAt = now + RETRY_AFTER_MS;
-      log(`meanreversion: limit ${side} ${qty} @ ${limit} failed: ${errorText(err)}`);
+      log(`meanreversion: limit ${side} ${quantityText(Math.abs(diff))} failed: ${errorText(err)}`);
     }
   }
 
