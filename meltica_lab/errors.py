@@ -146,9 +146,30 @@ class InstanceError(MelticaLabError):
 
 
 class GatewayError(MelticaLabError):
-    """A live gateway answered with an error; ``status`` is its HTTP status (0 when unreachable)."""
+    """A live gateway answered with an error; ``status`` is its HTTP status (0 when unreachable).
 
-    def __init__(self, message: str, *, status: int = 0, url: str | None = None) -> None:
+    ``gateway_error`` is the answer's ``error`` field ("" if none); ``diagnostics`` holds the module
+    diagnostics of a 422 upload answer.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 0,
+        url: str | None = None,
+        gateway_error: str = "",
+        diagnostics: Sequence[Diagnostic] = (),
+    ) -> None:
         super().__init__(message, path=url)
         self.status = status
         self.url = url
+        self.gateway_error = gateway_error
+        self.diagnostics = tuple(diagnostics)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["status"] = self.status
+        if self.diagnostics:
+            out["diagnostics"] = [d.to_dict() for d in self.diagnostics]
+        return out

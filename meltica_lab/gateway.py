@@ -121,12 +121,14 @@ def _failure(body: bytes) -> _Failure:
 
 
 def _gateway_error(message: str, *, status: int, url: str, failure: _Failure | None = None) -> GatewayError:
-    """A :class:`GatewayError` that also carries ``gateway_error`` (the answer's ``error`` field, or "")
-    and ``diagnostics`` (a tuple, empty unless the gateway sent some)."""
-    error = GatewayError(message, status=status, url=url)
-    error.gateway_error = failure.error if failure else ""  # type: ignore[attr-defined]
-    error.diagnostics = failure.diagnostics if failure else ()  # type: ignore[attr-defined]
-    return error
+    """A :class:`GatewayError` carrying the answer's ``error`` field and diagnostics, if any."""
+    return GatewayError(
+        message,
+        status=status,
+        url=url,
+        gateway_error=failure.error if failure else "",
+        diagnostics=failure.diagnostics if failure else (),
+    )
 
 
 class GatewayClient:
