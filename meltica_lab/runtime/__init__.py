@@ -1,0 +1,36 @@
+"""The runtime manager: instance lifecycle, refresh, module operations, listing, usage and metrics.
+
+``Manager(root, state_dir=...)`` is the entry point. Parts, each readable alone: ``specs`` (instance
+specs and summaries), ``targets`` (refresh target normalisation), ``listing`` (module listing and
+usage drill-down), ``modules`` (module files on disk), ``feeding`` (market events for instances),
+``metrics`` and ``results`` (the values operations return).
+"""
+
+from meltica_lab.runtime.core import USAGE_FILE
+from meltica_lab.runtime.manager import Manager
+from meltica_lab.runtime.results import (
+    REASONS,
+    Deletion,
+    FeedResult,
+    RefreshResult,
+    Rollback,
+    TagAssignment,
+    TagDeletion,
+    UploadResult,
+)
+from meltica_lab.runtime.specs import Instance, InstanceSpec
+
+__all__ = [
+    "REASONS",
+    "USAGE_FILE",
+    "Deletion",
+    "FeedResult",
+    "Instance",
+    "InstanceSpec",
+    "Manager",
+    "RefreshResult",
+    "Rollback",
+    "TagAssignment",
+    "TagDeletion",
+    "UploadResult",
+]

@@ -1,0 +1,219 @@
+"""Module operations: upload, tags, delete, rollback; all through the registry's locked edits.
+
+Each edits ``registry.json`` under its inter-process lock (recorded in the tag history) and refreshes
+the loader at once, so no answer comes from stale state (compat §13.4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from meltica_lab.errors import InUseError, ModuleError, NotFoundError, SelectorError
+from meltica_lab.jshost.diagnostics import Diagnostic
+from meltica_lab.jshost.module import ModuleHost
+from meltica_lab.registry import LATEST, Registry, check_segment, content_hash, edit_registry, load_registry
+from meltica_lab.runtime.modules import remove_revision_files, store_revision_file
+from meltica_lab.runtime.refreshing import Refreshing
+from meltica_lab.runtime.results import Deletion, Rollback, TagAssignment, TagDeletion, UploadResult
+from meltica_lab.selectors import Selector, normalize_hash
+
+
+class ModuleOperations(Refreshing):
+    """Module operations over the core and refresh; see :class:`meltica_lab.runtime.Manager`."""
+
+    def _module_host(self) -> ModuleHost:
+        if self._host is None:
+            self._host = ModuleHost(self._limits)
+        return self._host
+
+    def upload(
+        self,
+        source: str | bytes,
+        tag: str | None = None,
+        aliases: Iterable[str] = (),
+        promote_latest: bool = True,
+    ) -> UploadResult:
+        """Validate and store a new revision; its strategy name comes from its metadata.
+
+        ``tag`` defaults to the metadata ``tag``. ``aliases`` are more tags pointed at the new hash
+        (moved if they pointed elsewhere). ``latest`` moves to it when ``promote_latest`` (or when the
+        strategy has none). An invalid module raises :class:`ModuleError` with every diagnostic and
+        changes nothing. Bytes already registered reuse their file and keep their primary tag.
+        Instances do not move until a refresh.
+        """
+        data = source.encode("utf-8") if isinstance(source, str) else bytes(source)
+        with self._lock:
+            report = self._module_host().inspect(data, filename="upload.js")
+            metadata = report.metadata
+            if not report.ok or metadata is None:
+                self._metrics.upload_failed(report.diagnostics)
+                raise ModuleError(report.headline, diagnostics=report.diagnostics, path="upload.js")
+            chosen = (tag if tag is not None else metadata.tag or "").strip()
+            if not chosen:
+                missing = Diagnostic("validation", "tag required", hint="metadata.tag")
+                self._metrics.upload_failed((missing,))
+                raise ModuleError("metadata tag required for registry writes", diagnostics=(missing,))
+            name = check_segment(metadata.name, "strategy name")
+            check_segment(chosen, "tag")
+            extra = tuple(dict.fromkeys(check_segment(a.strip(), "alias") for a in aliases if a.strip()))
+            existing = self._registered_location(name, data)
+            created = False
+            if existing is None:
+                digest, rel, created = store_revision_file(self.root, data, name=name, tag=chosen)
+            else:
+                digest, rel = existing
+            try:
+                with edit_registry(self.root, f"upload {name}:{chosen}") as draft:
+                    if existing is None:
+                        draft.add_revision(name, digest, chosen, rel)
+                    else:
+                        draft.assign_tag(name, chosen, digest)
+                    for alias in extra:
+                        draft.assign_tag(name, alias, digest)
+                    if promote_latest:
+                        draft.assign_tag(name, LATEST, digest)
+                    latest = draft.registry().strategies[name].default_hash() == digest
+            except BaseException:
+                if created:
+                    remove_revision_files(self.root, [rel], load_registry(self.root) or Registry({}))
+                raise
+            self._loader.refresh()
+            return UploadResult(name, digest, chosen, extra, rel, str(self.root), created, latest)
+
+    def _registered_location(self, name: str, data: bytes) -> tuple[str, str] | None:
+        """``(hash, path)`` when these bytes are already a revision of ``name`` with its file intact."""
+        digest = content_hash(data)
+        registry = load_registry(self.root)
+        entry = registry.strategies.get(name) if registry else None
+        location = entry.hashes.get(digest) if entry else None
+        if location is None:
+            return None
+        path = self.root / location.path
+        return (digest, location.path) if path.is_file() and path.read_bytes() == data else None
+
+    def assign_tag(self, name: str, tag: str, hash: str, refresh: bool = True) -> TagAssignment:
+        """Point ``tag`` of ``name`` at ``hash`` (full or a unique prefix); recorded in the tag history.
+
+        With ``refresh``, when the tag moved, the strategy's instances are re-resolved (only those that
+        follow the tag can move).
+        """
+        with self._lock:
+            with edit_registry(self.root, f"assign {name.strip().lower()}:{tag.strip()}", create=False) as draft:
+                previous = draft.assign_tag(name, tag, hash)
+                found = draft.registry().resolve(Selector(name.strip().lower(), tag=tag.strip()))
+            self._loader.refresh()
+            moved = previous != found.hash
+            if moved and previous is not None:
+                self._metrics.tag_reassigned(found.name, tag.strip())
+            results = tuple(self.refresh(strategies=[found.name])) if refresh and moved else ()
+            return TagAssignment(found.name, tag.strip(), found.hash, previous or "", results)
+
+    def delete_tag(self, name: str, tag: str, allow_orphan: bool = False) -> TagDeletion:
+        """Remove a tag (never ``latest``; not a hash's last tag unless ``allow_orphan``). Instances
+        that followed it keep running; the next refresh reports them ``retired``."""
+        with self._lock:
+            with edit_registry(self.root, f"delete tag {name.strip().lower()}:{tag}", create=False) as draft:
+                digest = draft.remove_tag(name, tag, allow_orphan=allow_orphan)
+            self._loader.refresh()
+            self._metrics.tag_deleted(name.strip().lower(), tag, allow_orphan)
+            return TagDeletion(name.strip().lower(), tag, digest, allow_orphan)
+
+    def delete(self, selector: str) -> Deletion:
+        """Delete revisions: ``name`` all of the strategy's, ``name:tag`` the revision the tag points at
+        (not just the tag: use :meth:`delete_tag` for that), ``name@hash`` or a bare hash that one.
+
+        Refused with :class:`InUseError` while any instance, running or stopped, pins a revision to be
+        deleted. ``latest`` moves to the newest remaining revision. Files go after the registry write.
+        """
+        with self._lock:
+            registry = load_registry(self.root)
+            if registry is None:
+                raise NotFoundError(f"{self.root}/registry.json does not exist", selector=selector)
+            parsed = Selector.parse(selector)
+            if parsed.kind == "name":
+                name = str(parsed.name)
+                hashes = tuple(sorted(registry.entry(name).hashes))
+            else:
+                found = registry.resolve(parsed)
+                name, hashes = found.name, (found.hash,)
+            self._refuse_in_use(selector, name, hashes, whole=parsed.kind == "name")
+            entry = registry.strategies[name]
+            tags = tuple(sorted(t for t in entry.tags if entry.tag_target(t) in hashes))
+            with edit_registry(self.root, f"delete {selector.strip()}", create=False) as draft:
+                paths = [draft.remove_revision(name, digest) for digest in hashes]
+                remaining = draft.registry()
+            files = remove_revision_files(self.root, paths, remaining)
+            self._loader.refresh()
+            latest = remaining.strategies[name].default_hash() if name in remaining.strategies else None
+            return Deletion(
+                selector.strip(),
+                name,
+                hashes,
+                tags,
+                tuple(files),
+                latest,
+                _deletion_message(parsed, name, hashes, tags, latest),
+            )
+
+    def _refuse_in_use(self, selector: str, name: str, hashes: tuple[str, ...], *, whole: bool) -> None:
+        users = sorted((s.spec.id, s.session is not None) for s in self._slots.values() if s.spec.hash in hashes)
+        if not users:
+            return
+        listed = ", ".join(f"{ident} ({'running' if on else 'stopped'})" for ident, on in users)
+        what = f"strategy {name}" if whole else f"revision {name}@{hashes[0]}"
+        raise InUseError(
+            f"cannot delete {selector.strip()}: {what} is in use by instance(s) {listed}; remove them first",
+            instances=[ident for ident, _ in users],
+            selector=selector.strip(),
+        )
+
+    def rollback(self, name: str, to: str) -> Rollback:
+        """Move ``latest`` of ``name`` to the revision ``to`` names (a tag, else a hash or prefix), then
+        refresh the instances that follow ``latest``."""
+        with self._lock:
+            key = name.strip().lower()
+            registry = load_registry(self.root) or Registry({})
+            entry = registry.entry(key)
+            wanted = to.strip()
+            if wanted in entry.tags:
+                target = registry.resolve(Selector(key, tag=wanted)).hash
+            else:
+                try:
+                    digest = normalize_hash(wanted)
+                except SelectorError:
+                    known = ", ".join(sorted(entry.tags)) or "none"
+                    raise NotFoundError(
+                        f"rollback {key}: {wanted!r} is neither a tag of {key} (tags: {known}) nor a revision hash",
+                        selector=f"{key}:{wanted}",
+                    ) from None
+                target = registry.resolve(Selector(key, hash=digest)).hash
+            with edit_registry(self.root, f"rollback {key} latest to {to.strip()}", create=False) as draft:
+                previous = draft.assign_tag(key, LATEST, target) or ""
+            self._loader.refresh()
+            if previous and previous != target:
+                self._metrics.tag_reassigned(key, LATEST)
+            after = self._loader.registry
+            results = tuple(
+                self._refresh_slot(self._slots[ident], after, restart=False)
+                for ident in sorted(self._slots)
+                if self._slots[ident].spec.follows(key, LATEST)
+            )
+            self._persist()
+            return Rollback(key, target, previous, results)
+
+
+def _deletion_message(
+    parsed: Selector, name: str, hashes: tuple[str, ...], tags: tuple[str, ...], latest: str | None
+) -> str:
+    if parsed.kind == "name":
+        head = f"deleted strategy {name}: {len(hashes)} revision(s)"
+    elif parsed.kind == "tag":
+        head = (
+            f"deleted revision {name}@{hashes[0]}, which tag {parsed.tag!r} pointed at "
+            "(the whole revision, not just the tag)"
+        )
+    else:
+        head = f"deleted revision {name}@{hashes[0]}"
+    gone = f"; tags removed with it: {', '.join(tags)}" if tags else ""
+    where = f"; latest is now {latest}" if latest else f"; {name} has no revisions left"
+    return head + gone + where
