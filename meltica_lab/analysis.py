@@ -1,0 +1,578 @@
+"""pandas frames over registries, usage exports and instances; drift states; a pruning plan.
+
+Sources are taken in whatever form is at hand:
+
+* a registry: a :class:`~meltica_lab.registry.Registry`, a strategies root (or its ``registry.json``),
+  a registry dict, a usage export that carries one, or a :class:`~meltica_lab.runtime.Manager`;
+* usage: a usage export (file, URL, JSON, dict, list, :class:`~meltica_lab.usage.UsageExport`), a
+  :class:`~meltica_lab.usage.UsageIndex` or a Manager; exports from meltica-lab and from a live gateway
+  are interchangeable;
+* instances: a Manager, the gateway's instance summaries (``GatewayClient.instances()``), or, lacking
+  those, the running instance ids of a usage export (their selectors are unknown);
+* backtests: a folder of ``meltica-lab backtest --out`` results (every ``*.json`` with a
+  ``provenance``), :class:`~meltica_lab.backtest.BacktestResult` objects, or their dicts.
+
+Large usage exports stay columnar: instance rows are exploded with Arrow, and every comparison is a
+vectorised pandas operation, so a million-row export becomes a drift frame in well under two seconds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from os import PathLike
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from meltica_lab.errors import MelticaLabError, UsageError
+from meltica_lab.registry import Registry, edit_registry, load_registry, read_tag_history, registry_path
+from meltica_lab.runtime.modules import remove_revision_files
+from meltica_lab.usage import UsageExport, UsageIndex, read_usage_export
+from meltica_lab.versions import version_key
+
+if TYPE_CHECKING:
+    from meltica_lab.runtime import Manager
+
+__all__ = [
+    "DriftState",
+    "PruningPlan",
+    "apply_pruning",
+    "drift_report",
+    "instances_frame",
+    "pruning_plan",
+    "revisions_frame",
+    "tag_history_frame",
+    "usage_frame",
+]
+
+
+class DriftState(StrEnum):
+    """Where an instance stands. Precedence when several apply, first wins:
+
+    1. ``running-unregistered-hash``: it runs a hash the registry does not list for its strategy;
+    2. ``tag-moved-not-rolled``: its selector (``latest`` when the selector is unknown) now resolves
+       to another hash, or no longer resolves: a refresh would move it or retire it;
+    3. ``never-backtested``: backtests were given and none is of any revision of its strategy;
+    4. ``backtest-stale``: the strategy has backtests, but none of the hash it runs;
+    5. ``in-sync``: it runs what its selector resolves to (and, with backtests, that hash was tested).
+    """
+
+    RUNNING_UNREGISTERED_HASH = "running-unregistered-hash"
+    TAG_MOVED_NOT_ROLLED = "tag-moved-not-rolled"
+    NEVER_BACKTESTED = "never-backtested"
+    BACKTEST_STALE = "backtest-stale"
+    IN_SYNC = "in-sync"
+
+
+_INSTANCE_COLUMNS = [
+    "instance",
+    "strategy",
+    "selector",
+    "selector_known",
+    "hash",
+    "tag",
+    "running",
+    "providers",
+    "symbols",
+    "source",
+]
+
+
+def _is_manager(value: Any) -> bool:
+    from meltica_lab.runtime import Manager
+
+    return isinstance(value, Manager)
+
+
+# -- registries -------------------------------------------------------------------------------------
+def _registry_of(source: Any) -> Registry:
+    """A :class:`Registry` from any accepted registry source."""
+    if isinstance(source, Registry):
+        return source
+    if _is_manager(source):
+        return source.loader.registry
+    if isinstance(source, UsageExport):
+        return Registry.from_dict(source.registry or {})
+    if isinstance(source, Mapping):
+        document = source.get("registry") if "usage" in source else source
+        return Registry.from_dict(document or {})
+    if isinstance(source, str | PathLike):
+        path = Path(source)
+        if path.is_dir():
+            found = load_registry(path)
+            if found is None:
+                raise MelticaLabError(f"{registry_path(path)} does not exist", path=str(registry_path(path)))
+            return found
+        if path.is_file():
+            document = json.loads(path.read_text("utf-8") or "{}")
+            if isinstance(document, dict) and "usage" in document:
+                return Registry.from_dict(document.get("registry") or {}, path=path)
+            return Registry.from_dict(document or {}, path=path, root=path.parent)
+        raise MelticaLabError(f"{path}: no such strategies root or registry file", path=str(path))
+    raise UsageError(
+        f"registry: expected a Registry, a root, a registry dict, a usage export or a Manager, "
+        f"got {type(source).__name__}",
+        field="registry",
+    )
+
+
+def revisions_frame(source: Any) -> pd.DataFrame:
+    """One row per revision: ``strategy``, ``hash``, ``tag`` (primary), ``tags`` (every tag on it, a
+    tuple), ``latest`` (whether ``latest`` points at it), ``path``; by strategy, version, hash."""
+    registry = _registry_of(source)
+    rows = []
+    for name in registry.names():
+        entry = registry.strategies[name]
+        default = entry.default_hash()
+        on: dict[str, list[str]] = {}
+        for tag in entry.tags:
+            on.setdefault(entry.tag_target(tag) or "", []).append(tag)
+        for digest, location in entry.hashes.items():
+            tags = tuple(sorted(on.get(digest, [])))
+            rows.append((name, digest, location.tag, tags, digest == default, location.path))
+    rows.sort(key=lambda r: (r[0], version_key(r[2]), r[1]))
+    frame = pd.DataFrame(rows, columns=["strategy", "hash", "tag", "tags", "latest", "path"])
+    return frame.astype({"latest": bool})
+
+
+def tag_history_frame(root: str | PathLike[str], strategy: str | None = None) -> pd.DataFrame:
+    """The tag history (oldest first): ``time`` (UTC), ``strategy``, ``tag``, ``from``, ``to``,
+    ``reason``, ``actor``; ``from`` is empty for a new tag, ``to`` for a removed one."""
+    changes = read_tag_history(root, strategy)
+    frame = pd.DataFrame(
+        {
+            "time": pd.to_datetime([c.time for c in changes], utc=True),
+            "strategy": [c.strategy for c in changes],
+            "tag": [c.tag for c in changes],
+            "from": [c.from_hash or "" for c in changes],
+            "to": [c.to_hash or "" for c in changes],
+            "reason": [c.reason for c in changes],
+            "actor": [c.actor for c in changes],
+        }
+    )
+    return frame
+
+
+# -- usage ------------------------------------------------------------------------------------------
+def _export_of(source: Any) -> UsageExport:
+    if isinstance(source, UsageExport):
+        return source
+    if isinstance(source, UsageIndex):
+        return source.export()
+    if _is_manager(source):
+        return source.usage_index.export()
+    return read_usage_export(source)
+
+
+def usage_frame(source: Any) -> pd.DataFrame:
+    """One row per revision in the usage: ``strategy``, ``hash``, ``instances``, ``count``, ``running``,
+    ``first_seen``, ``last_seen`` (see :meth:`meltica_lab.usage.UsageRows.to_frame`)."""
+    if isinstance(source, pd.DataFrame):
+        return source
+    return _export_of(source).to_frame()
+
+
+def _from_usage(frame: pd.DataFrame) -> pd.DataFrame:
+    """Instance rows from a usage frame: one per running instance id, selector unknown."""
+    running = frame[frame["count"].to_numpy() > 0]
+    lists = pa.array(running["instances"].array)
+    if isinstance(lists, pa.ChunkedArray):
+        lists = lists.combine_chunks()
+    parents = pc.list_parent_indices(lists).to_numpy()
+    n = len(parents)
+    return pd.DataFrame(
+        {
+            "instance": pd.Series(pc.list_flatten(lists).to_pandas(), dtype="str"),
+            "strategy": pd.Series(running["strategy"].to_numpy()[parents], dtype="str"),
+            "selector": pd.Series([None] * n, dtype="str"),
+            "selector_known": np.zeros(n, dtype=bool),
+            "hash": pd.Series(running["hash"].to_numpy()[parents], dtype="str"),
+            "tag": pd.Series([None] * n, dtype="str"),
+            "running": np.ones(n, dtype=bool),
+            "providers": np.full(n, None, dtype=object),
+            "symbols": np.full(n, None, dtype=object),
+            "source": np.full(n, "usage-export", dtype=object),
+        }
+    )
+
+
+def _from_summaries(items: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    rows = []
+    for position, item in enumerate(items):
+        if not isinstance(item, Mapping) or "id" not in item:
+            raise UsageError(f"instances[{position}]: expected an instance summary with an 'id'", row=position)
+        selector = item.get("strategySelector") or None
+        rows.append(
+            (
+                str(item["id"]),
+                str(item.get("strategyIdentifier") or "").lower(),
+                selector,
+                selector is not None,
+                str(item.get("strategyHash") or ""),
+                item.get("strategyTag") or None,
+                bool(item.get("running")),
+                tuple(item.get("providers") or ()),
+                tuple(item.get("aggregatedSymbols") or ()),
+                "gateway",
+            )
+        )
+    return pd.DataFrame(rows, columns=_INSTANCE_COLUMNS)
+
+
+def instances_frame(source: Any) -> pd.DataFrame:
+    """One row per instance: ``instance``, ``strategy``, ``selector`` (``<NA>`` when unknown),
+    ``selector_known``, ``hash`` (what it runs, or is pinned to when stopped), ``tag``, ``running``,
+    ``providers``, ``symbols``, ``source`` (``manager``, ``gateway`` or ``usage-export``).
+
+    ``source``: a Manager, a list of gateway instance summaries, or a usage source (then one row per
+    running instance id).
+    """
+    if _is_manager(source):
+        views = source.instances()
+        rows = [
+            (
+                v.id,
+                v.spec.strategy,
+                v.spec.selector,
+                True,
+                v.spec.hash,
+                v.spec.tag,
+                v.running,
+                v.spec.providers,
+                v.spec.symbols,
+                "manager",
+            )
+            for v in views
+        ]
+        frame = pd.DataFrame(rows, columns=_INSTANCE_COLUMNS)
+    elif (
+        isinstance(source, Sequence)
+        and not isinstance(source, str | bytes)
+        and (not source or (isinstance(source[0], Mapping) and "id" in source[0]))
+    ):
+        frame = _from_summaries(source)
+    else:
+        return _from_usage(usage_frame(source))
+    return frame.astype({"selector_known": bool, "running": bool})
+
+
+# -- backtests --------------------------------------------------------------------------------------
+def _provenance(item: Any) -> Mapping[str, Any] | None:
+    data = getattr(item, "provenance", item)
+    if isinstance(data, Mapping) and isinstance(data.get("provenance"), Mapping):
+        data = data["provenance"]
+    if isinstance(data, Mapping) and isinstance(data.get("hash"), str) and isinstance(data.get("strategy"), str):
+        return data
+    return None
+
+
+def _backtest_file(path: Path) -> Mapping[str, Any] | None:
+    """A result file's provenance; other JSON files are skipped, but a ``result.json`` must be one."""
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        if path.name == "result.json":
+            raise MelticaLabError(f"{path}: cannot read backtest result: {exc}", path=str(path)) from None
+        return None
+    found = _provenance(data)
+    if found is None and path.name == "result.json":
+        raise MelticaLabError(
+            f"{path}: expected a backtest result with provenance.strategy and provenance.hash", path=str(path)
+        )
+    return found
+
+
+def backtest_runs(backtests: Any) -> pd.DataFrame:
+    """The backtests given, oldest first: ``strategy``, ``hash``, ``source``. A folder is searched
+    recursively for ``*.json`` results, ordered by modification time; objects keep their order."""
+    found: list[tuple[str, str, str]] = []
+    single = isinstance(backtests, str | PathLike | Mapping) or hasattr(backtests, "provenance")
+    for position, item in enumerate([backtests] if single else backtests):
+        if isinstance(item, str | PathLike):
+            path = Path(item)
+            files = [path]
+            if path.is_dir():
+                files = sorted(path.rglob("*.json"), key=lambda p: (p.stat().st_mtime_ns, str(p)))
+            for file in files:
+                data = _backtest_file(file)
+                if data is not None:
+                    found.append((str(data["strategy"]).lower(), str(data["hash"]), str(file)))
+            continue
+        data = _provenance(item)
+        if data is None:
+            raise UsageError(
+                f"backtests[{position}]: expected a BacktestResult, its dict or a path, got {type(item).__name__}",
+                row=position,
+            )
+        found.append((str(data["strategy"]).lower(), str(data["hash"]), f"backtests[{position}]"))
+    return pd.DataFrame(found, columns=["strategy", "hash", "source"])
+
+
+# -- drift ------------------------------------------------------------------------------------------
+_MESSAGES = {
+    DriftState.RUNNING_UNREGISTERED_HASH: "runs a hash the registry does not list for this strategy",
+    DriftState.NEVER_BACKTESTED: "no backtest of any revision of this strategy",
+    DriftState.BACKTEST_STALE: "the running hash has no backtest; the backtests are of other revisions",
+}
+
+
+def _resolved(frame: pd.DataFrame, registry: Registry, latest: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """What each selector resolves to now (``latest`` for unknown selectors), and why not, if not."""
+    resolved = latest.copy()
+    problem = pd.Series(pd.NA, index=frame.index, dtype="str")
+    known = frame["selector_known"].to_numpy()
+    if known.any():
+        answers: dict[str, tuple[str | None, str | None]] = {}
+        for selector in frame.loc[known, "selector"].unique():
+            try:
+                answers[selector] = (registry.resolve(selector).hash, None)
+            except MelticaLabError as exc:
+                answers[selector] = (None, exc.message)
+        picked = frame.loc[known, "selector"]
+        resolved.loc[known] = picked.map(lambda s: answers[s][0]).astype("str")
+        problem.loc[known] = picked.map(lambda s: answers[s][1]).astype("str")
+    return resolved, problem
+
+
+def drift_report(
+    registry_or_root: Any,
+    *,
+    instances: Any = None,
+    usage: Any = None,
+    backtests: Any = None,
+) -> pd.DataFrame:
+    """One row per instance: what it runs against what it should run (see :class:`DriftState`).
+
+    Columns: ``instance``, ``strategy``, ``selector``, ``selector_known``, ``running``,
+    ``running_hash``, ``resolved_hash`` (what the selector resolves to now; ``latest`` when the
+    selector is unknown), ``latest_hash``, ``compared_with`` (``selector`` or ``latest (selector
+    unknown)``), ``registered``, ``last_backtested_hash`` (the strategy's most recent backtest),
+    ``backtested`` (whether the running hash has one; ``<NA>`` without backtests), ``state``, ``detail``.
+
+    ``instances``: a Manager, gateway instance summaries, or ``None`` to use the running instances of
+    ``usage`` (a Manager, when it is the registry source, provides both). Without ``backtests`` the
+    backtest states are not judged.
+    """
+    registry = _registry_of(registry_or_root)
+    if instances is None:
+        instances = usage if usage is not None else registry_or_root
+        if instances is None or not (_is_manager(instances) or usage is not None):
+            raise UsageError("drift_report: give instances (a Manager or instance summaries) or a usage export")
+    frame = instances_frame(instances)
+    strategy = frame["strategy"].astype("str")
+    running_hash = frame["hash"].astype("str")
+    owners = registry.all_hashes()
+    defaults = {name: entry.default_hash() for name, entry in registry.strategies.items()}
+    latest = strategy.map(defaults).astype("str")
+    resolved, problem = _resolved(frame, registry, latest)
+    registered = (running_hash.map(owners).astype("str") == strategy).fillna(False).to_numpy(dtype=bool)
+    moved = (resolved != running_hash).fillna(True).to_numpy(dtype=bool)
+
+    out = pd.DataFrame(
+        {
+            "instance": frame["instance"],
+            "strategy": strategy,
+            "selector": frame["selector"],
+            "selector_known": frame["selector_known"],
+            "running": frame["running"],
+            "running_hash": running_hash,
+            "resolved_hash": resolved,
+            "latest_hash": latest,
+            "compared_with": np.where(frame["selector_known"].to_numpy(), "selector", "latest (selector unknown)"),
+            "registered": registered,
+        }
+    )
+    conditions = [~registered, moved]
+    choices = [DriftState.RUNNING_UNREGISTERED_HASH.value, DriftState.TAG_MOVED_NOT_ROLLED.value]
+    if backtests is not None:
+        runs = backtest_runs(backtests)
+        last = runs.drop_duplicates("strategy", keep="last").set_index("strategy")["hash"]
+        out["last_backtested_hash"] = strategy.map(last).astype("str")
+        tested = running_hash.isin(set(runs["hash"])).to_numpy()
+        any_tested = strategy.isin(set(runs["strategy"])).to_numpy()
+        out["backtested"] = tested
+        conditions += [~any_tested, ~tested]
+        choices += [DriftState.NEVER_BACKTESTED.value, DriftState.BACKTEST_STALE.value]
+    else:
+        out["last_backtested_hash"] = pd.Series(pd.NA, index=out.index, dtype="str")
+        out["backtested"] = pd.array([pd.NA] * len(out), dtype="boolean")
+    state = np.select(conditions, choices, default=DriftState.IN_SYNC.value)
+    out["state"] = pd.Categorical(state, categories=[s.value for s in DriftState])
+    out["detail"] = _details(state, out, problem, backtests is not None)
+    return out.sort_values(["instance", "strategy"], kind="stable", ignore_index=True)
+
+
+def _details(state: np.ndarray, out: pd.DataFrame, problem: pd.Series, judged: bool) -> np.ndarray:
+    known = out["selector_known"].to_numpy()
+    in_sync = "runs what its selector resolves to" + (", and that hash was backtested" if judged else "")
+    detail = np.select(
+        [*(state == s.value for s in _MESSAGES), state == DriftState.IN_SYNC.value],
+        [*_MESSAGES.values(), in_sync],
+        default="",
+    ).astype(object)
+    moved = state == DriftState.TAG_MOVED_NOT_ROLLED.value
+    detail[moved & known] = "its selector now resolves to another hash; a refresh would move it"
+    detail[moved & ~known] = "latest points at another hash (selector unknown, so compared with latest)"
+    broken = moved & problem.notna().to_numpy()
+    if broken.any():
+        detail[broken] = ("its selector no longer resolves: " + problem[broken]).to_numpy()
+    unsynced = (state == DriftState.IN_SYNC.value) & ~known
+    detail[unsynced] = "runs what latest points at (selector unknown, so compared with latest)"
+    return detail
+
+
+# -- pruning ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PruningPlan:
+    """A dry run: every revision with ``action`` ``keep`` or ``prune`` and its ``reasons``.
+
+    A revision is kept when any of these holds: a tag points at it; an instance uses it (a Manager's
+    instances count even when stopped); usage saw it running within ``days``; a backtest pinned it.
+    ``frame`` columns: ``strategy``, ``hash``, ``tag``, ``tags``, ``path``, ``instances``,
+    ``last_seen``, ``backtested``, ``action``, ``reasons``.
+    """
+
+    frame: pd.DataFrame
+    days: float
+    now: datetime
+
+    @property
+    def to_prune(self) -> pd.DataFrame:
+        """The rows :func:`apply_pruning` would delete."""
+        return self.frame[self.frame["action"] == "prune"]
+
+    def to_dict(self) -> list[dict[str, Any]]:
+        """JSON-ready rows."""
+        rows = []
+        for row in self.frame.itertuples(index=False):
+            seen = row.last_seen
+            rows.append(
+                {
+                    "strategy": row.strategy,
+                    "hash": row.hash,
+                    "tag": row.tag,
+                    "tags": list(row.tags),
+                    "path": row.path,
+                    "instances": list(row.instances),
+                    "lastSeen": None if pd.isna(seen) else seen.isoformat(),
+                    "backtested": bool(row.backtested),
+                    "action": row.action,
+                    "reasons": list(row.reasons),
+                }
+            )
+        return rows
+
+    def __repr__(self) -> str:
+        pruned = int((self.frame["action"] == "prune").sum())
+        return f"PruningPlan({len(self.frame)} revisions: {pruned} to prune, {len(self.frame) - pruned} to keep)"
+
+
+def pruning_plan(
+    registry_or_root: Any,
+    *,
+    usage: Any = None,
+    instances: Any = None,
+    backtests: Any = None,
+    days: float = 30,
+    now: datetime | None = None,
+) -> PruningPlan:
+    """Decide, for every revision, keep or prune, and say why (nothing is changed).
+
+    ``usage`` gives ``lastSeen`` and the running instances; ``instances`` (a Manager or gateway
+    summaries) the instances that pin revisions; a Manager as ``registry_or_root`` provides all three.
+    """
+    if days < 0:
+        raise UsageError(f"days: expected a number >= 0, got {days}", field="days")
+    moment = now if now is not None else datetime.now(UTC)
+    revisions = revisions_frame(registry_or_root)
+    if _is_manager(registry_or_root):
+        usage = registry_or_root if usage is None else usage
+        instances = registry_or_root if instances is None else instances
+    users: dict[str, list[str]] = {}
+    for source in (instances, usage):
+        if source is not None:
+            frame = instances_frame(source)
+            for ident, digest in zip(frame["instance"], frame["hash"], strict=True):
+                users.setdefault(digest, []).append(ident)
+    seen = pd.Series(dtype="datetime64[ns, UTC]")
+    if usage is not None:
+        table = usage_frame(usage)
+        mine = table[table["hash"].isin(set(revisions["hash"]))]
+        seen = mine.groupby("hash")["last_seen"].max()
+    tested = set(backtest_runs(backtests)["hash"]) if backtests is not None else set()
+    cutoff = pd.Timestamp(moment - timedelta(days=days))
+    actions, reasons, last_seen, in_use = [], [], [], []
+    for digest, tags in zip(revisions["hash"], revisions["tags"], strict=True):
+        ids = tuple(sorted(set(users.get(digest, ()))))
+        when = seen.get(digest, pd.NaT)
+        keep = []
+        if tags:
+            keep.append(f"tagged ({', '.join(tags)})")
+        if ids:
+            keep.append(f"in use by {len(ids)} instance(s): {', '.join(ids[:5])}{', ...' if len(ids) > 5 else ''}")
+        if not pd.isna(when) and when >= cutoff:
+            keep.append(f"seen within {days:g} days (last seen {when.isoformat()})")
+        if digest in tested:
+            keep.append("pinned by a backtest")
+        if keep:
+            actions.append("keep")
+            reasons.append(tuple(keep))
+        else:
+            last = "never seen running" if pd.isna(when) else f"last seen {when.isoformat()}, over {days:g} days ago"
+            actions.append("prune")
+            reasons.append(("untagged", "no instance uses it", last, "no backtest pins it"))
+        last_seen.append(when)
+        in_use.append(ids)
+    frame = revisions.drop(columns=["latest"]).assign(
+        instances=in_use,
+        last_seen=pd.to_datetime(pd.Series(last_seen, dtype=object), utc=True),
+        backtested=revisions["hash"].isin(tested).to_numpy(),
+        action=actions,
+        reasons=reasons,
+    )
+    return PruningPlan(frame, float(days), moment)
+
+
+def apply_pruning(plan: PruningPlan, root: str | PathLike[str], *, manager: Manager | None = None) -> pd.DataFrame:
+    """Delete the revisions the plan marks ``prune``, in one locked registry edit, then their files.
+
+    Each is checked again at apply time and skipped if it is no longer in the registry, if a tag points
+    at it now, or if an instance of ``manager`` (running or stopped) pins it; the manager's loader is
+    reloaded afterwards. Returns one row per planned deletion: ``strategy``, ``hash``, ``path``,
+    ``outcome`` (``deleted`` or ``skipped``), ``why``.
+    """
+    base = Path(root)
+    pins = {view.spec.hash for view in manager.instances()} if manager is not None else set()
+    rows: list[tuple[str, str, str, str, str]] = []
+    removed_paths: list[str] = []
+    with edit_registry(base, f"prune {len(plan.to_prune)} revision(s)", create=False) as draft:
+        current = draft.registry()
+        tagged = {entry.tag_target(tag) for entry in current.strategies.values() for tag in entry.tags}
+        planned = plan.to_prune
+        for strategy, digest, path in zip(planned["strategy"], planned["hash"], planned["path"], strict=True):
+            entry = current.strategies.get(strategy)
+            why = ""
+            if entry is None or digest not in entry.hashes:
+                why = "no longer in the registry"
+            elif digest in tagged:
+                why = "a tag points at it now"
+            elif digest in pins:
+                why = "an instance pins it now"
+            if why:
+                rows.append((strategy, digest, path, "skipped", why))
+                continue
+            removed_paths.append(draft.remove_revision(strategy, digest))
+            rows.append((strategy, digest, path, "deleted", "untagged, unused and unseen, as planned"))
+        remaining = draft.registry()
+    remove_revision_files(base, removed_paths, remaining)
+    if manager is not None:
+        manager.reload()
+    return pd.DataFrame(rows, columns=["strategy", "hash", "path", "outcome", "why"])
