@@ -275,10 +275,14 @@ def _cross_check(items: list[PlanItem], registry: Registry) -> tuple[list[PlanIt
         by_name[item.name].append(item)
     blocked: set[str] = set()
     for name, group in by_name.items():
-        files = sorted({i.file for i in group})
-        if len(files) > 1 and any(i.action != "skip" for i in group):
-            conflicts.append(Conflict("duplicate-name", files[0], f"{len(files)} files share the strategy name "
-                                      f"{name!r}: {', '.join(files)}", blocking=False))
+        # Flat files sharing a name were an error in the gateway's legacy mode; here they become
+        # revisions of one strategy, which the operator should know. Copies of one revision (a source
+        # and its copy) are not duplicates, and files already in versioned places are revisions by design.
+        revisions = {i.hash: i.file for i in group if i.file != i.target}
+        if len(revisions) > 1:
+            files = sorted(revisions.values())
+            conflicts.append(Conflict("duplicate-name", files[0], f"{len(files)} different modules share the "
+                                      f"strategy name {name!r}: {', '.join(files)}", blocking=False))
         by_tag: dict[str, list[PlanItem]] = defaultdict(list)
         for item in group:
             by_tag[item.tag].append(item)

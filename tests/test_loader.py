@@ -23,7 +23,7 @@ def test_resolve_returns_a_revision_with_its_registry_facts(root, cache):
         draft.assign_tag("demo", "prod", h1)
     loader = Loader(root, cache_dir=cache)
     rev = loader.resolve("demo:prod")
-    assert (rev.name, rev.hash, rev.tag, rev.tags) == ("demo", h1, "v1.0.0", ("prod", "v1.0.0"))
+    assert (rev.name, rev.hash, rev.tag, rev.tags) == ("demo", h1, "v1.0.0", ("latest", "prod", "v1.0.0"))
     assert rev.relpath == "demo/v1.0.0/demo.js" and rev.path.is_absolute()
     assert rev.size == len(rev.read_source()) and rev.metadata.name == "demo"
     assert rev.selector == f"demo@{h1}"
