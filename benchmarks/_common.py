@@ -32,7 +32,7 @@ def synthetic_trades(n: int, *, seed: int, step_ms: int = 100, start: float = 20
             "timestamp": T0_NS + np.arange(n, dtype=np.int64) * step_ms * 1_000_000,
             "price": prices,
             "quantity": np.round(rng.uniform(0.001, 2.0, n), 4),
-            "side": np.where(rng.random(n) < 0.5, "buy", "sell"),
+            "side": pd.Categorical.from_codes((rng.random(n) < 0.5).astype(np.int8), ["buy", "sell"]),
         }
     )
 

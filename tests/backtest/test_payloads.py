@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 
 from meltica_lab.backtest import Fees
@@ -193,3 +194,17 @@ def test_json_stringify_of_a_payload_shows_every_field():
         "return { onTrade(c, e, p) { log(Object.keys(p).join(','), JSON.stringify(p).includes('timestamp')); } };"
     )
     assert log_lines(run_session(source, trades([1.0]))) == ["trade_id,tradeId,side,price,quantity,timestamp true"]
+
+
+def test_iso_times_match_numpy_across_minute_hour_day_and_year_boundaries():
+    rng = np.random.default_rng(1)
+    edges = [T0 - 1, T0, T0 + 59 * SECOND + 999_999_999, T0 + 60 * SECOND, 1_704_067_199_999_999_999]
+    stamps = sorted({*edges, *(T0 + rng.integers(0, 400 * 86_400 * SECOND, 300)).tolist()})
+    data = pd.DataFrame({"timestamp": stamps, "price": 1.0, "quantity": 1.0})
+    lines = log_lines(run_session(module("return { onTrade(c, e, p) { log(p.timestamp); } };"), data))
+    expected = []
+    for stamp in stamps:
+        whole, _, fraction = str(np.datetime64(stamp, "ns")).partition(".")
+        fraction = fraction.rstrip("0")
+        expected.append(f"{whole}.{fraction}Z" if fraction else f"{whole}Z")
+    assert lines == expected
