@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,9 +29,7 @@ from meltica_lab.backtest.results import (
 from meltica_lab.backtest.session import StrategySession
 from meltica_lab.errors import DataError, UsageError
 from meltica_lab.jshost.limits import DEFAULT_LIMITS, Limits
-
-if TYPE_CHECKING:
-    from meltica_lab.loader import Revision
+from meltica_lab.loader import Loader, Revision
 
 ENGINE_VERSION = "1.0.0"
 """Version of the backtest semantics (host, exchange, analytics); recorded in every provenance."""
@@ -42,10 +40,8 @@ INSTANCE_ID = "backtest"
 def resolve_strategy(strategy: str | Revision, root: str | Path | None) -> Revision:
     """A Revision as given, or the one a selector resolves to under ``root``."""
     if isinstance(strategy, str):
-        from meltica_lab.loader import Loader  # the loader evaluates metadata: only load it when needed
-
         return Loader(root).resolve(strategy)
-    if hasattr(strategy, "read_source") and hasattr(strategy, "hash"):
+    if isinstance(strategy, Revision):
         return strategy
     raise UsageError(f"strategy: expected a selector or a Revision, got {type(strategy).__name__}", field="strategy")
 

@@ -180,3 +180,10 @@ def test_compare_gives_one_row_per_revision_over_the_same_data(root, digest):
     assert table["tag"].tolist() == ["v1.0.0", "v2.0.0"]
     # v2 sells on the 3rd trade: fills at 110 instead of 120
     assert table["Realised PnL"].tolist() == pytest.approx([20.0, 10.0])
+
+
+def test_a_strategy_that_is_neither_selector_nor_revision_is_a_usage_error():
+    from meltica_lab.errors import UsageError
+
+    with pytest.raises(UsageError, match="strategy: expected a selector or a Revision, got int"):
+        run_backtest(42, trades(PRICES), progress=False)
