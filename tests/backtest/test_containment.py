@@ -107,3 +107,16 @@ def test_strategy_code_sees_no_host_objects():
     assert log_lines(run_session(source, trades([1.0]))) == [
         "undefined undefined undefined undefined undefined undefined"
     ]
+
+
+def test_a_strategy_cannot_re_enter_the_event_loop():
+    source = module(
+        "return { onTrade() { try { __mlabHost.runChunk(1); } catch (e) { log(e.message); }"
+        " try { __mlabHost.finish(); } catch (e) { log(e.message); } } };"
+    )
+    snap = run_session(source, trades([1.0]))
+    assert log_lines(snap) == [
+        "runChunk called while the host is running a handler",
+        "finish called while the host is running a handler",
+    ]
+    assert snap.summary["events"] == 1

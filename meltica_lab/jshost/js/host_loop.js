@@ -35,6 +35,14 @@ M.loop = (function () {
   let strategy = {};
   let context = null;
   let events = 0;
+  // Strategy code can reach the host API; calling back into the loop from a handler would
+  // re-enter it (compat §8 W6), so the loop refuses.
+  let busy = false;
+
+  function enter(what) {
+    if (busy) throw new Error(`${what} called while the host is running a handler`);
+    busy = true;
+  }
 
   function init(options) {
     settings = options;
@@ -235,6 +243,17 @@ M.loop = (function () {
   }
 
   function runChunk(n) {
+    enter("runChunk");
+    try {
+      loop(n);
+    } finally {
+      busy = false;
+    }
+    events += n;
+    return events;
+  }
+
+  function loop(n) {
     const I = inputs;
     const bare = settings.bare;
     for (let i = 0; i < n; i++) {
@@ -262,16 +281,19 @@ M.loop = (function () {
         I.equity[i] = ledger.value();
       }
     }
-    events += n;
-    return events;
   }
 
   // End of data: deliver what is still queued (the clock moves to each report's time), expire open
   // orders, and deliver those reports too; orders submitted from now on are rejected.
   function finish() {
-    deliverDue(Infinity, 0);
-    exchange.expireAll();
-    deliverDue(Infinity, 0);
+    enter("finish");
+    try {
+      deliverDue(Infinity, 0);
+      exchange.expireAll();
+      deliverDue(Infinity, 0);
+    } finally {
+      busy = false;
+    }
     return events;
   }
 
