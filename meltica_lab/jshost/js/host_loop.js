@@ -80,11 +80,17 @@ M.loop = (function () {
     exchange.addSymbols(market.symbols.length);
   }
 
+  // Whether the strategy has something under a handler's name: payloads are only built for those.
+  function implemented(code) {
+    const method = strategy[HANDLERS[code]];
+    return method !== undefined && method !== null;
+  }
+
   // Call one handler with `this` = the handler object; a throw is recorded and the run goes on.
+  // Missing handlers are skipped silently (callers check `implemented` first).
   function call(code, evt, payload, extra, withExtra) {
     const name = HANDLERS[code];
     const method = strategy[name];
-    if (method === undefined || method === null) return;
     if (typeof method !== "function") {
       journal.error(name, `method "${name}" not callable`);
       return;
@@ -135,6 +141,8 @@ M.loop = (function () {
     const order = report.order;
     if (before(clock.now.ms, clock.now.rem, report.dueMs, report.dueRem)) clock.set(report.dueMs, report.dueRem);
     market.state.active = order.symbol;
+    const code = REPORT_HANDLER[report.state];
+    if (!implemented(code)) return;
     const time = format.iso(clock.now.ms, clock.now.rem);
     const payload = exchange.payload(report, time);
     const evt = {
@@ -153,7 +161,6 @@ M.loop = (function () {
       emitTs: time,
       payload,
     };
-    const code = REPORT_HANDLER[report.state];
     call(code, evt, payload, report.reason ?? "", code === 10);
   }
 
@@ -169,18 +176,18 @@ M.loop = (function () {
 
   // Fresh payload and event objects per call: strategies may keep references to them.
   function dispatch(i, kind, ms, rem, v0) {
+    const code = 3 + kind;
+    if (!implemented(code)) return;
     const I = inputs;
     const time = format.iso(ms, rem);
     let payload;
     let type;
-    let code;
     if (kind === 0) {
       const side = SIDES[I.side[i]];
       const quantity = format.decimal(I.v1[i]);
       const price = format.decimal(v0);
       payload = { trade_id: "", tradeId: "", side, price, quantity, timestamp: time };
       type = "Trade";
-      code = 3;
     } else if (kind === 1) {
       const last = v0 > 0 ? format.decimal(v0) : "";
       const bid = I.v1[i] > 0 ? format.decimal(I.v1[i]) : "";
@@ -197,7 +204,6 @@ M.loop = (function () {
         timestamp: time,
       };
       type = "Ticker";
-      code = 4;
     } else {
       const open = format.decimal(v0);
       const high = format.decimal(I.v1[i]);
@@ -221,7 +227,6 @@ M.loop = (function () {
         closeTime: time,
       };
       type = "KlineSummary";
-      code = 5;
     }
     const evt = {
       event_id: "",
