@@ -143,11 +143,14 @@ def revisions_frame(source: Any) -> pd.DataFrame:
     return frame.astype({"latest": bool})
 
 
-def tag_history_frame(root: str | PathLike[str], strategy: str | None = None) -> pd.DataFrame:
-    """The tag history (oldest first): ``time`` (UTC), ``strategy``, ``tag``, ``from``, ``to``,
-    ``reason``, ``actor``; ``from`` is empty for a new tag, ``to`` for a removed one."""
+def tag_history_frame(root: str | PathLike[str] | Manager, strategy: str | None = None) -> pd.DataFrame:
+    """The tag history of a strategies root (or a Manager's), oldest first: ``time`` (UTC),
+    ``strategy``, ``tag``, ``from``, ``to``, ``reason``, ``actor``; ``from`` is empty for a new tag,
+    ``to`` for a removed one."""
+    if _is_manager(root):
+        root = root.root
     changes = read_tag_history(root, strategy)
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "time": pd.to_datetime([c.time for c in changes], utc=True),
             "strategy": [c.strategy for c in changes],
@@ -158,7 +161,6 @@ def tag_history_frame(root: str | PathLike[str], strategy: str | None = None) ->
             "actor": [c.actor for c in changes],
         }
     )
-    return frame
 
 
 # -- usage ------------------------------------------------------------------------------------------
@@ -180,31 +182,65 @@ def usage_frame(source: Any) -> pd.DataFrame:
     return _export_of(source).to_frame()
 
 
-def _from_usage(frame: pd.DataFrame) -> pd.DataFrame:
+_INSTANCES = pa.schema(
+    [
+        ("instance", pa.string()),
+        ("strategy", pa.string()),
+        ("selector", pa.string()),  # null when unknown
+        ("selector_known", pa.bool_()),
+        ("hash", pa.string()),
+        ("tag", pa.string()),
+        ("running", pa.bool_()),
+        ("providers", pa.list_(pa.string())),
+        ("symbols", pa.list_(pa.string())),
+        ("source", pa.string()),
+    ]
+)
+
+
+def _text(values: Any) -> pa.Array:
+    """A pandas or Arrow text column as a plain Arrow string array (categoricals decoded)."""
+    array = values if isinstance(values, pa.Array | pa.ChunkedArray) else pa.array(values)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    return array.cast(pa.string())
+
+
+def _from_usage(frame: pd.DataFrame) -> pa.Table:
     """Instance rows from a usage frame: one per running instance id, selector unknown."""
-    running = frame[frame["count"].to_numpy() > 0]
-    lists = pa.array(running["instances"].array)
+    rows = np.flatnonzero(frame["count"].to_numpy() > 0)
+    lists = pa.array(frame["instances"].array)
     if isinstance(lists, pa.ChunkedArray):
         lists = lists.combine_chunks()
-    parents = pc.list_parent_indices(lists).to_numpy()
+    lists = lists.take(pa.array(rows))
+    parents = pa.array(rows[pc.list_parent_indices(lists).to_numpy()])
     n = len(parents)
-    return pd.DataFrame(
-        {
-            "instance": pd.Series(pc.list_flatten(lists).to_pandas(), dtype="str"),
-            "strategy": pd.Series(running["strategy"].to_numpy()[parents], dtype="str"),
-            "selector": pd.Series([None] * n, dtype="str"),
-            "selector_known": np.zeros(n, dtype=bool),
-            "hash": pd.Series(running["hash"].to_numpy()[parents], dtype="str"),
-            "tag": pd.Series([None] * n, dtype="str"),
-            "running": np.ones(n, dtype=bool),
-            "providers": np.full(n, None, dtype=object),
-            "symbols": np.full(n, None, dtype=object),
-            "source": np.full(n, "usage-export", dtype=object),
-        }
+    nothing = pa.nulls(n, pa.string())
+    return pa.table(
+        [
+            _text(pc.list_flatten(lists)),
+            _text(frame["strategy"]).take(parents),
+            nothing,
+            pa.array(np.zeros(n, dtype=bool)),
+            _text(frame["hash"]).take(parents),
+            nothing,
+            pa.array(np.ones(n, dtype=bool)),
+            pa.nulls(n, pa.list_(pa.string())),
+            pa.nulls(n, pa.list_(pa.string())),
+            pa.array(["usage-export"] * n if n else [], pa.string()),
+        ],
+        schema=_INSTANCES,
     )
 
 
-def _from_summaries(items: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+def _from_rows(rows: list[tuple[Any, ...]]) -> pa.Table:
+    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in _INSTANCES]
+    return pa.table([pa.array(list(c), f.type) for c, f in zip(columns, _INSTANCES, strict=True)], schema=_INSTANCES)
+
+
+def _from_summaries(items: Sequence[Mapping[str, Any]]) -> pa.Table:
     rows = []
     for position, item in enumerate(items):
         if not isinstance(item, Mapping) or "id" not in item:
@@ -219,12 +255,40 @@ def _from_summaries(items: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
                 str(item.get("strategyHash") or ""),
                 item.get("strategyTag") or None,
                 bool(item.get("running")),
-                tuple(item.get("providers") or ()),
-                tuple(item.get("aggregatedSymbols") or ()),
+                list(item.get("providers") or ()),
+                list(item.get("aggregatedSymbols") or ()),
                 "gateway",
             )
         )
-    return pd.DataFrame(rows, columns=_INSTANCE_COLUMNS)
+    return _from_rows(rows)
+
+
+def _instances_table(source: Any) -> pa.Table:
+    if _is_manager(source):
+        return _from_rows(
+            [
+                (
+                    v.id,
+                    v.spec.strategy,
+                    v.spec.selector,
+                    True,
+                    v.spec.hash,
+                    v.spec.tag,
+                    v.running,
+                    list(v.spec.providers),
+                    list(v.spec.symbols),
+                    "manager",
+                )
+                for v in source.instances()
+            ]
+        )
+    if (
+        isinstance(source, Sequence)
+        and not isinstance(source, str | bytes)
+        and (not source or (isinstance(source[0], Mapping) and "id" in source[0]))
+    ):
+        return _from_summaries(source)
+    return _from_usage(usage_frame(source))
 
 
 def instances_frame(source: Any) -> pd.DataFrame:
@@ -235,33 +299,7 @@ def instances_frame(source: Any) -> pd.DataFrame:
     ``source``: a Manager, a list of gateway instance summaries, or a usage source (then one row per
     running instance id).
     """
-    if _is_manager(source):
-        views = source.instances()
-        rows = [
-            (
-                v.id,
-                v.spec.strategy,
-                v.spec.selector,
-                True,
-                v.spec.hash,
-                v.spec.tag,
-                v.running,
-                v.spec.providers,
-                v.spec.symbols,
-                "manager",
-            )
-            for v in views
-        ]
-        frame = pd.DataFrame(rows, columns=_INSTANCE_COLUMNS)
-    elif (
-        isinstance(source, Sequence)
-        and not isinstance(source, str | bytes)
-        and (not source or (isinstance(source[0], Mapping) and "id" in source[0]))
-    ):
-        frame = _from_summaries(source)
-    else:
-        return _from_usage(usage_frame(source))
-    return frame.astype({"selector_known": bool, "running": bool})
+    return _instances_table(source).to_pandas()
 
 
 # -- backtests --------------------------------------------------------------------------------------
@@ -317,29 +355,24 @@ def backtest_runs(backtests: Any) -> pd.DataFrame:
 
 
 # -- drift ------------------------------------------------------------------------------------------
+_STATES = [state.value for state in DriftState]
 _MESSAGES = {
     DriftState.RUNNING_UNREGISTERED_HASH: "runs a hash the registry does not list for this strategy",
+    DriftState.TAG_MOVED_NOT_ROLLED: "its selector now resolves to another hash; a refresh would move it",
     DriftState.NEVER_BACKTESTED: "no backtest of any revision of this strategy",
     DriftState.BACKTEST_STALE: "the running hash has no backtest; the backtests are of other revisions",
 }
 
 
-def _resolved(frame: pd.DataFrame, registry: Registry, latest: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """What each selector resolves to now (``latest`` for unknown selectors), and why not, if not."""
-    resolved = latest.copy()
-    problem = pd.Series(pd.NA, index=frame.index, dtype="str")
-    known = frame["selector_known"].to_numpy()
-    if known.any():
-        answers: dict[str, tuple[str | None, str | None]] = {}
-        for selector in frame.loc[known, "selector"].unique():
-            try:
-                answers[selector] = (registry.resolve(selector).hash, None)
-            except MelticaLabError as exc:
-                answers[selector] = (None, exc.message)
-        picked = frame.loc[known, "selector"]
-        resolved.loc[known] = picked.map(lambda s: answers[s][0]).astype("str")
-        problem.loc[known] = picked.map(lambda s: answers[s][1]).astype("str")
-    return resolved, problem
+def _lookup(keys: pa.Array, mapping: Mapping[str, str | None]) -> pa.Array:
+    """``mapping[key]`` for every key, null where a key is missing (vectorised)."""
+    known = pa.array(list(mapping), pa.string())
+    values = pa.array(list(mapping.values()), pa.string())
+    return values.take(pc.index_in(keys, value_set=known))
+
+
+def _flags(values: pa.Array, *, null: bool) -> np.ndarray:
+    return np.asarray(values.fill_null(null).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def drift_report(
@@ -355,77 +388,87 @@ def drift_report(
     ``running_hash``, ``resolved_hash`` (what the selector resolves to now; ``latest`` when the
     selector is unknown), ``latest_hash``, ``compared_with`` (``selector`` or ``latest (selector
     unknown)``), ``registered``, ``last_backtested_hash`` (the strategy's most recent backtest),
-    ``backtested`` (whether the running hash has one; ``<NA>`` without backtests), ``state``, ``detail``.
+    ``backtested`` (whether the running hash has one; ``<NA>`` without backtests), ``state``, ``detail``;
+    sorted by instance.
 
     ``instances``: a Manager, gateway instance summaries, or ``None`` to use the running instances of
-    ``usage`` (a Manager, when it is the registry source, provides both). Without ``backtests`` the
+    ``usage`` (a Manager given as the registry provides its own instances). Without ``backtests`` the
     backtest states are not judged.
     """
     registry = _registry_of(registry_or_root)
     if instances is None:
         instances = usage if usage is not None else registry_or_root
-        if instances is None or not (_is_manager(instances) or usage is not None):
+        if usage is None and not _is_manager(instances):
             raise UsageError("drift_report: give instances (a Manager or instance summaries) or a usage export")
-    frame = instances_frame(instances)
-    strategy = frame["strategy"].astype("str")
-    running_hash = frame["hash"].astype("str")
-    owners = registry.all_hashes()
+    table = _instances_table(instances)
+    table = table.take(pc.sort_indices(table, sort_keys=[("instance", "ascending"), ("strategy", "ascending")]))
+    strategy, running_hash = table["strategy"].combine_chunks(), table["hash"].combine_chunks()
+    known = _flags(table["selector_known"].combine_chunks(), null=False)
     defaults = {name: entry.default_hash() for name, entry in registry.strategies.items()}
-    latest = strategy.map(defaults).astype("str")
-    resolved, problem = _resolved(frame, registry, latest)
-    registered = (running_hash.map(owners).astype("str") == strategy).fillna(False).to_numpy(dtype=bool)
-    moved = (resolved != running_hash).fillna(True).to_numpy(dtype=bool)
-
-    out = pd.DataFrame(
+    latest = _lookup(strategy, defaults)
+    owner = _lookup(running_hash, registry.all_hashes())
+    resolved, problem = latest, pa.nulls(len(table), pa.string())
+    if known.any():
+        selectors = table["selector"].combine_chunks()
+        answers: dict[str, str | None] = {}
+        problems: dict[str, str | None] = {}
+        for selector in pc.unique(selectors.filter(pa.array(known))).to_pylist():
+            try:
+                answers[selector], problems[selector] = registry.resolve(selector).hash, None
+            except MelticaLabError as exc:
+                answers[selector], problems[selector] = None, exc.message
+        resolved = pc.if_else(pa.array(known), _lookup(selectors, answers), latest)
+        problem = _lookup(selectors, problems)
+    registered = _flags(pc.equal(owner, strategy), null=False)
+    moved = _flags(pc.not_equal(resolved, running_hash), null=True)
+    conditions = [~registered, moved]
+    columns: dict[str, Any] = {}
+    if backtests is not None:
+        runs = backtest_runs(backtests)
+        last = dict(zip(runs["strategy"], runs["hash"], strict=True))  # later runs overwrite earlier ones
+        tested = _flags(pc.is_in(running_hash, value_set=pa.array(sorted(set(runs["hash"])), pa.string())), null=False)
+        any_tested = _flags(pc.is_in(strategy, value_set=pa.array(sorted(last), pa.string())), null=False)
+        conditions += [~any_tested, ~tested]
+        columns["last_backtested_hash"] = _lookup(strategy, last)
+        columns["backtested"] = pa.array(tested)
+    else:
+        columns["last_backtested_hash"] = pa.nulls(len(table), pa.string())
+        columns["backtested"] = pa.nulls(len(table), pa.bool_())
+    codes = np.select(conditions, range(len(conditions)), default=len(_STATES) - 1).astype(np.int8)
+    out = pa.table(
         {
-            "instance": frame["instance"],
+            "instance": table["instance"],
             "strategy": strategy,
-            "selector": frame["selector"],
-            "selector_known": frame["selector_known"],
-            "running": frame["running"],
+            "selector": table["selector"],
+            "selector_known": table["selector_known"],
+            "running": table["running"],
             "running_hash": running_hash,
             "resolved_hash": resolved,
             "latest_hash": latest,
-            "compared_with": np.where(frame["selector_known"].to_numpy(), "selector", "latest (selector unknown)"),
-            "registered": registered,
+            "compared_with": pc.if_else(pa.array(known), "selector", "latest (selector unknown)"),
+            "registered": pa.array(registered),
+            **columns,
         }
-    )
-    conditions = [~registered, moved]
-    choices = [DriftState.RUNNING_UNREGISTERED_HASH.value, DriftState.TAG_MOVED_NOT_ROLLED.value]
-    if backtests is not None:
-        runs = backtest_runs(backtests)
-        last = runs.drop_duplicates("strategy", keep="last").set_index("strategy")["hash"]
-        out["last_backtested_hash"] = strategy.map(last).astype("str")
-        tested = running_hash.isin(set(runs["hash"])).to_numpy()
-        any_tested = strategy.isin(set(runs["strategy"])).to_numpy()
-        out["backtested"] = tested
-        conditions += [~any_tested, ~tested]
-        choices += [DriftState.NEVER_BACKTESTED.value, DriftState.BACKTEST_STALE.value]
-    else:
-        out["last_backtested_hash"] = pd.Series(pd.NA, index=out.index, dtype="str")
-        out["backtested"] = pd.array([pd.NA] * len(out), dtype="boolean")
-    state = np.select(conditions, choices, default=DriftState.IN_SYNC.value)
-    out["state"] = pd.Categorical(state, categories=[s.value for s in DriftState])
-    out["detail"] = _details(state, out, problem, backtests is not None)
-    return out.sort_values(["instance", "strategy"], kind="stable", ignore_index=True)
+    ).to_pandas()
+    out["backtested"] = out["backtested"].astype("boolean")
+    out["state"] = pd.Categorical.from_codes(codes, categories=_STATES)
+    out["detail"] = _details(codes, known, problem, backtests is not None)
+    return out
 
 
-def _details(state: np.ndarray, out: pd.DataFrame, problem: pd.Series, judged: bool) -> np.ndarray:
-    known = out["selector_known"].to_numpy()
+def _details(codes: np.ndarray, known: np.ndarray, problem: pa.Array, judged: bool) -> np.ndarray:
+    """The ``detail`` text per row: one sentence per state, refined where the row says more."""
     in_sync = "runs what its selector resolves to" + (", and that hash was backtested" if judged else "")
-    detail = np.select(
-        [*(state == s.value for s in _MESSAGES), state == DriftState.IN_SYNC.value],
-        [*_MESSAGES.values(), in_sync],
-        default="",
-    ).astype(object)
-    moved = state == DriftState.TAG_MOVED_NOT_ROLLED.value
-    detail[moved & known] = "its selector now resolves to another hash; a refresh would move it"
+    texts = np.array([*_MESSAGES.values(), in_sync], dtype=object)
+    detail = texts[codes]
+    moved = codes == _STATES.index(DriftState.TAG_MOVED_NOT_ROLLED)
     detail[moved & ~known] = "latest points at another hash (selector unknown, so compared with latest)"
-    broken = moved & problem.notna().to_numpy()
+    broken = moved & _flags(pc.is_valid(problem), null=False)
     if broken.any():
-        detail[broken] = ("its selector no longer resolves: " + problem[broken]).to_numpy()
-    unsynced = (state == DriftState.IN_SYNC.value) & ~known
-    detail[unsynced] = "runs what latest points at (selector unknown, so compared with latest)"
+        reasons = np.asarray(problem.filter(pa.array(broken)).to_pylist(), dtype=object)
+        detail[broken] = "its selector no longer resolves: " + reasons
+    in_sync_unknown = (codes == _STATES.index(DriftState.IN_SYNC)) & ~known
+    detail[in_sync_unknown] = "runs what latest points at (selector unknown, so compared with latest)"
     return detail
 
 
@@ -499,8 +542,8 @@ def pruning_plan(
     users: dict[str, list[str]] = {}
     for source in (instances, usage):
         if source is not None:
-            frame = instances_frame(source)
-            for ident, digest in zip(frame["instance"], frame["hash"], strict=True):
+            table = _instances_table(source)
+            for ident, digest in zip(table["instance"].to_pylist(), table["hash"].to_pylist(), strict=True):
                 users.setdefault(digest, []).append(ident)
     seen = pd.Series(dtype="datetime64[ns, UTC]")
     if usage is not None:

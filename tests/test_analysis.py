@@ -69,13 +69,14 @@ def test_revisions_frame_is_the_same_from_every_registry_source(lab, root):
 
 
 def test_tag_history_frame_lists_changes_oldest_first(lab, root):
-    _, h1, h2, _ = lab
+    manager, h1, h2, _ = lab
     frame = tag_history_frame(root, "demo")
     assert list(frame.columns) == ["time", "strategy", "tag", "from", "to", "reason", "actor"]
     assert str(frame["time"].dt.tz) == "UTC"
     assert frame["time"].is_monotonic_increasing
     last = frame.iloc[-1]
     assert (last["tag"], last["from"], last["to"]) == ("latest", h1, h2)
+    pd.testing.assert_frame_equal(tag_history_frame(manager), tag_history_frame(root))
 
 
 def test_usage_frame_reads_files_documents_and_managers_alike(lab, tmp_path):

@@ -27,7 +27,7 @@ from meltica_lab.jshost.limits import DEFAULT_LIMITS, Limits
 from meltica_lab.jshost.module import ModuleHost
 from meltica_lab.loader import Loader, Revision
 from meltica_lab.runtime.feeding import EventsInput, market_events, share_of
-from meltica_lab.runtime.listing import Catalog
+from meltica_lab.runtime.listing import Catalog, RunningItems
 from meltica_lab.runtime.metrics import ManagerMetrics
 from meltica_lab.runtime.results import (
     FeedResult,
@@ -86,6 +86,7 @@ class ManagerCore:
         self._slots: dict[str, Slot] = {}
         self._clock_ns = 0
         self._catalog: Catalog | None = None
+        self._running_items = RunningItems()
         self._loader.refresh()
 
     # -- small internals ----------------------------------------------------------------------------
@@ -192,8 +193,8 @@ class ManagerCore:
                 symbols=normalise_symbols(symbols),
             )
             slot = self._slots[ident] = Slot(spec)
+            # a zero entry carries no times: the next change that does saves it too
             self._index.ensure(spec.strategy, spec.hash)
-            self._persist()
             return self._view(slot)
 
     def start(self, id: str) -> Instance:
@@ -227,9 +228,11 @@ class ManagerCore:
         """Stop the instance if it runs and forget it; returns its last state. Its usage entry stays."""
         with self._lock:
             slot = self._slot(id)
+            was_running = slot.session is not None
             self._halt(slot)
             del self._slots[slot.spec.id]
-            self._persist()
+            if was_running:
+                self._persist()
             return self._view(slot)
 
     def update(self, id: str, config: Mapping[str, Any] | None) -> Instance:
@@ -246,9 +249,9 @@ class ManagerCore:
                 self._halt(slot)
                 slot.spec, slot.session = spec, session
                 self._mark_start(slot)
+                self._persist()
             else:
                 slot.spec = spec
-            self._persist()
             return self._view(slot)
 
     def instance(self, id: str) -> Instance:

@@ -10,10 +10,12 @@ instances now, not about this process's history (the gateway's flag depended on 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from cachetools import LRUCache
 
 from meltica_lab.errors import UsageError
 from meltica_lab.loader import Revision
@@ -92,15 +94,32 @@ def selected_summary(chosen: Revision, tags: Mapping[str, str]) -> dict[str, Any
     }
 
 
-def running_item(record: UsageRecord) -> dict[str, Any]:
-    """The gateway's module-summary ``running`` item for one revision."""
-    return {
-        "hash": record.hash,
-        "instances": list(record.instances),
-        "count": record.count,
-        "firstSeen": format_time(record.first_seen),
-        "lastSeen": format_time(record.last_seen),
-    }
+class RunningItems:
+    """The gateway's ``running`` items of revisions, built from usage records.
+
+    Formatting times is the dearest part of a listing, and most records do not change between two
+    listings, so the formatted times are remembered per record (records are immutable values).
+    """
+
+    def __init__(self, size: int = 65_536) -> None:
+        self._times: LRUCache[UsageRecord, tuple[str, str]] = LRUCache(maxsize=size)
+
+    def item(self, record: UsageRecord) -> dict[str, Any]:
+        """One revision's running item: ``hash``, ``instances``, ``count``, ``firstSeen``, ``lastSeen``."""
+        times = self._times.get(record)
+        if times is None:
+            times = self._times[record] = (format_time(record.first_seen), format_time(record.last_seen))
+        return {
+            "hash": record.hash,
+            "instances": list(record.instances),
+            "count": record.count,
+            "firstSeen": times[0],
+            "lastSeen": times[1],
+        }
+
+    def of(self, records: Iterable[UsageRecord]) -> dict[str, dict[str, Any]]:
+        """Hash -> running item, for the records with running instances."""
+        return {record.hash: self.item(record) for record in records if record.count}
 
 
 def check_paging(limit: int | None, offset: int) -> None:
@@ -114,7 +133,7 @@ def check_paging(limit: int | None, offset: int) -> None:
 
 def list_modules(
     catalog: Catalog,
-    running: Mapping[str, UsageRecord],
+    running: Mapping[str, dict[str, Any]],
     pinned: Collection[str],
     *,
     root: Path,
@@ -126,7 +145,8 @@ def list_modules(
 ) -> dict[str, Any]:
     """The ``GET /strategies/modules`` answer.
 
-    ``running`` maps the hashes with running instances to their usage; ``pinned`` holds every hash an
+    ``running`` maps the hashes with running instances to their running items (see
+    :class:`RunningItems`); ``pinned`` holds every hash an
     instance pins. Filters: ``strategy`` (case-insensitive exact name), ``hash`` (full or a prefix,
     any case: keeps only matching revisions, drops modules without one), ``running_only`` (modules
     with a running revision). Each revision item carries ``running`` (its usage item, or ``null``) and
@@ -149,9 +169,8 @@ def list_modules(
             continue
         revisions = []
         for revision, static in items:
-            record = running.get(revision.hash)
             item = dict(static)
-            item["running"] = running_item(record) if record is not None else None
+            item["running"] = running.get(revision.hash)
             item["retired"] = revision.hash not in catalog.tagged and revision.hash not in pinned
             revisions.append(item)
         if any(r.hash == module.default for r, _ in items):
@@ -159,7 +178,8 @@ def list_modules(
         else:
             summary = selected_summary(items[-1][0], catalog.registry.strategies[name].tags)
         summary["revisions"] = revisions
-        summary["running"] = [running_item(r) for r in sorted(blocks, key=lambda r: (-r.count, r.hash))]
+        ordered = sorted(blocks, key=lambda b: (-b["count"], b["hash"]))
+        summary["running"] = [{**b, "instances": list(b["instances"])} for b in ordered]
         modules.append(summary)
     total = len(modules)
     start = min(offset, total)

@@ -55,10 +55,17 @@ class Manager(ModuleOperations):
         """The gateway's module listing (``GET /strategies/modules``): ``{"modules", "total", "offset",
         "limit"?, "strategyDirectory"}``; see :func:`meltica_lab.runtime.listing.list_modules`."""
         with self._lock:
-            running = {r.hash: r for r in self._index.snapshot() if r.count}
+            catalog = self._current_catalog()
+            if strategy:  # one module: ask the index about its revisions only
+                name = strategy.strip().lower()
+                module = catalog.modules.get(name)
+                records = [self._index.get(name, r.hash) for r, _ in module.revisions] if module else []
+            else:
+                records = self._index.snapshot()
+            running = self._running_items.of(records)
             pinned = {slot.spec.hash for slot in self._slots.values()}
             return list_modules(
-                self._current_catalog(),
+                catalog,
                 running,
                 pinned,
                 root=self.root,

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from meltica_lab.errors import InstanceError, MelticaLabError
+from meltica_lab.loader import RefreshReport
 from meltica_lab.registry import Registry
 from meltica_lab.runtime.core import ManagerCore, Slot
 from meltica_lab.runtime.results import RefreshResult
@@ -21,10 +22,10 @@ from meltica_lab.runtime.targets import parse_targets
 class Refreshing(ManagerCore):
     """Refresh operations over the core; see :class:`meltica_lab.runtime.Manager`."""
 
-    def reload(self) -> None:
-        """Re-read the registry and modules without touching any instance."""
+    def reload(self) -> RefreshReport:
+        """Re-read the registry and modules without touching any instance; what the loader did."""
         with self._lock:
-            self._loader.refresh()
+            return self._loader.refresh()
 
     def refresh(self, hashes: Iterable[str] = (), strategies: Iterable[str] = ()) -> list[RefreshResult]:
         """Reload modules, re-resolve instances, restart the running ones whose hash changed.
