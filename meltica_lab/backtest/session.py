@@ -10,6 +10,7 @@ backtest and a live runtime can drive the same host; :meth:`snapshot` can be tak
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -58,8 +59,9 @@ ORDER_COLUMNS = (
 _NS_PER_MS = 1_000_000
 
 
+@functools.cache
 def host_source() -> str:
-    """The whole JS host as one script, its parts sharing a private namespace."""
+    """The whole JS host as one script, its parts sharing a private namespace (read once)."""
     parts = "\n".join(runtime_file(name) for name in RUNTIME_FILES)
     return f'(function () {{\n"use strict";\nconst M = {{}};\n{parts}\n}})();\n'
 
