@@ -110,8 +110,8 @@ def as_list(value: Any, name: str) -> list[Any]:
 
 @dataclass(frozen=True)
 class NotebookParameter:
-    """One assignment in a notebook's ``parameters`` cell: ``name``, ``type_name`` (as papermill infers
-    it from the annotation or the default), ``default`` (source text) and ``help`` (its comment)."""
+    """One assignment in a notebook's ``parameters`` cell: ``name``, ``type_name`` (its annotation,
+    ``"None"`` when it has none), ``default`` (source text) and ``help`` (its comment)."""
 
     name: str
     type_name: str
@@ -147,7 +147,7 @@ def notebook_parameters(notebook: str | Path) -> dict[str, NotebookParameter]:
 
 
 def parse_cli_parameters(notebook: str | Path, pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
-    """``-p KEY VALUE`` pairs as values: YAML-parsed, except that a parameter the notebook declares as
+    """``-p KEY VALUE`` pairs as values: YAML-parsed, except that a parameter the notebook annotates as
     ``str`` keeps its text as typed (a selector or hash such as ``12345678`` must not become a number)."""
     declared = notebook_parameters(notebook)
     values: dict[str, Any] = {}
@@ -206,13 +206,22 @@ def export_html(executed: Path, target: Path) -> Path:
     return target
 
 
+def _record_output_path(executed: Path, final: Path) -> None:
+    """Point papermill's ``output_path`` metadata at where the notebook ends up, not the staging copy."""
+    import nbformat
+
+    notebook = nbformat.read(str(executed), as_version=4)
+    notebook.metadata.setdefault("papermill", {})["output_path"] = str(final)
+    nbformat.write(notebook, str(executed))
+
+
 def _failure(notebook: Path, exc: Exception) -> MelticaLabError:
     from papermill.exceptions import PapermillExecutionError
 
     if isinstance(exc, PapermillExecutionError):
         first_line = exc.source.strip().splitlines()[0] if exc.source.strip() else ""
         return MelticaLabError(
-            f"{notebook}: cell {exc.cell_index} ({first_line!r}) failed: {exc.ename}: {exc.evalue}",
+            f"{notebook}: the cell starting {first_line!r} (In [{exc.exec_count}]) failed: {exc.ename}: {exc.evalue}",
             path=str(notebook),
         )
     return MelticaLabError(f"{notebook}: could not be executed: {type(exc).__name__}: {exc}", path=str(notebook))
@@ -264,8 +273,9 @@ def run_report(
         except (PapermillException, RuntimeError, OSError) as exc:
             raise _failure(source, exc) from exc
         seconds = time.perf_counter() - started
-        page = export_html(executed, staging / f"{stem}.html") if html else None
         final = target / executed.name
+        _record_output_path(executed, final)
+        page = export_html(executed, staging / f"{stem}.html") if html else None
         os.replace(executed, final)
         final_html = None
         if page is not None:

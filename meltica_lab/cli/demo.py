@@ -1,7 +1,9 @@
 """``meltica-lab demo``: the main job, end to end, on the project's own examples.
 
 Migrates a copy of ``examples/legacy`` (dry run first, then ``--write``), verifies the result,
-resolves a few selectors, and shows that running the migration again changes nothing.
+resolves a few selectors, and shows that running the migration again changes nothing. Then runs the
+three report notebooks (migration, drift review, pinned backtest) on the example strategies and data
+through the report API, leaving executed notebooks and HTML reports in the output folder.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from meltica_lab.cli.common import short, table
 from meltica_lab.loader import Loader
 from meltica_lab.migrate import apply_migration, plan_migration
+from meltica_lab.reports import run_reports
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -21,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add ``demo``."""
     p = sub.add_parser("demo", help="run the end-to-end demo on the example strategies")
     p.add_argument("--out", type=Path, default=Path("reports"), help="where to leave results (default: reports)")
+    p.add_argument("--no-notebooks", action="store_true", help="skip running the report notebooks")
     p.set_defaults(func=run)
 
 
@@ -59,4 +63,32 @@ def run(args: argparse.Namespace) -> int:
 
     again = plan_migration(work)
     print(f"6. Migration run again: {len(again.changes)} change(s) planned (idempotent)")
+    if not args.no_notebooks:
+        run_notebooks(out)
     return 0 if not report.problems and not again.changes else 1
+
+
+def notebook_runs(out: Path) -> list[tuple[str, dict[str, object]]]:
+    """The three report notebooks with parameters for the project's examples (absolute paths, since the
+    kernel runs in the notebooks folder). The migration notebook writes to its own copy under ``out``."""
+    scratch = out / "notebook-migration"
+    if scratch.exists():
+        shutil.rmtree(scratch)
+    shutil.copytree(PROJECT / "examples" / "legacy", scratch)
+    strategies = str(PROJECT / "strategies")
+    return [
+        ("migration", {"root": str(scratch), "write": True}),
+        ("drift_review", {
+            "root": strategies,
+            "export": str(PROJECT / "examples" / "usage" / "export.json"),
+            "backtests": str(PROJECT / "examples" / "usage" / "backtests"),
+        }),
+        ("pinned_backtest", {"root": strategies, "data": str(PROJECT / "examples" / "data" / "btc_trades.csv")}),
+    ]
+
+
+def run_notebooks(out: Path) -> None:
+    """Run the report notebooks into ``out`` and print where each report is."""
+    print("7. Report notebooks (papermill, then HTML):")
+    for report in run_reports(notebook_runs(out), out=out):
+        print(f"   {report.notebook.stem}: {report.html} ({report.seconds:.1f} s; notebook {report.executed.name})")
