@@ -101,6 +101,7 @@ def test_feed_delivers_each_running_instance_its_provider_and_symbols_only(root,
         assert result.delivered == {"btc": 3, "eth": 2, "other": 0} and result.failed == {}
         manager.feed(trades(4, start=10, provider="binance"))
         assert [events_seen(manager, i) for i in ("btc", "eth", "other")] == [3, 2, 4]
+        assert manager.feed([]).delivered == {"btc": 0, "eth": 0, "other": 0}
 
 
 def test_feed_refuses_a_batch_that_goes_back_in_time(root, cache, demo):

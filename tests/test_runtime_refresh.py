@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from meltica_lab.errors import SelectorError
-from meltica_lab.registry import edit_registry
+from meltica_lab.errors import AmbiguousHashError, SelectorError
+from meltica_lab.registry import Registry, edit_registry
 from meltica_lab.runtime import REASONS, Manager
+from meltica_lab.runtime.targets import parse_targets
 from tests.test_runtime_support import cache, events_seen, register, strategy_source, trades
 
 __all__ = ["cache"]
@@ -163,3 +164,14 @@ def test_refresh_hash_restarts_every_running_instance_pinned_to_it(fleet):
     assert manager.instance("prod").spec.hash == h2
     (prod,) = manager.refresh_hash(h2)
     assert prod.instances == ("prod",) and prod.restarted
+
+
+def test_a_hash_prefix_naming_two_revisions_is_refused_with_the_candidates():
+    first, second = "sha256:aaaaaaaa" + "0" * 56, "sha256:aaaaaaaa" + "1" * 56
+    hashes = {first: {"tag": "v1", "path": "demo/v1/demo.js"}, second: {"tag": "v2", "path": "demo/v2/demo.js"}}
+    registry = Registry.from_dict({"demo": {"tags": {"latest": first}, "hashes": hashes}})
+    with pytest.raises(AmbiguousHashError, match="matches 2 revisions") as info:
+        parse_targets(["AAAAAAAA"], [], before=registry, after=registry, pinned=())
+    assert info.value.candidates == (first, second)
+    (target,) = parse_targets([], [f"demo@{second[:20]}"], before=registry, after=registry, pinned=())
+    assert (target.text, target.hashes) == (f"demo@{second}", frozenset({second}))

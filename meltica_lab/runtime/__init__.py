@@ -1,9 +1,11 @@
 """The runtime manager: instance lifecycle, refresh, module operations, listing, usage and metrics.
 
-``Manager(root, state_dir=...)`` is the entry point. Parts, each readable alone: ``specs`` (instance
-specs and summaries), ``targets`` (refresh target normalisation), ``listing`` (module listing and
-usage drill-down), ``modules`` (module files on disk), ``feeding`` (market events for instances),
-``metrics`` and ``results`` (the values operations return).
+``Manager(root, state_dir=...)`` is the entry point. It is built in layers, one module each: ``core``
+(state, instance lifecycle, events), ``refreshing``, ``operations`` (module operations) and
+``manager`` (listing, usage, export, metrics). Their parts, each readable alone: ``specs`` (instance
+specs and summaries), ``targets`` (refresh target normalisation), ``listing`` (module listing),
+``modules`` (module files on disk), ``feeding`` (market events for instances), ``metrics`` and
+``results`` (the values operations return).
 """
 
 from meltica_lab.runtime.core import USAGE_FILE

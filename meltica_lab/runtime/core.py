@@ -18,20 +18,14 @@ from meltica_lab.backtest.config import DRY_RUN, resolve_config
 from meltica_lab.backtest.options import SessionOptions
 from meltica_lab.backtest.session import SessionSnapshot, StrategySession
 from meltica_lab.config import AppConfig
-from meltica_lab.errors import (
-    InstanceError,
-    MelticaLabError,
-    UsageError,
-)
+from meltica_lab.errors import InstanceError, MelticaLabError, UsageError
 from meltica_lab.jshost.limits import DEFAULT_LIMITS, Limits
 from meltica_lab.jshost.module import ModuleHost
 from meltica_lab.loader import Loader, Revision
 from meltica_lab.runtime.feeding import EventsInput, market_events, share_of
 from meltica_lab.runtime.listing import Catalog, RunningItems
 from meltica_lab.runtime.metrics import ManagerMetrics
-from meltica_lab.runtime.results import (
-    FeedResult,
-)
+from meltica_lab.runtime.results import FeedResult
 from meltica_lab.runtime.specs import (
     Instance,
     InstanceSpec,

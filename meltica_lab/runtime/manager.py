@@ -27,12 +27,13 @@ class Manager(ModuleOperations):
     :meth:`upload`, :meth:`assign_tag`, :meth:`delete_tag`, :meth:`delete`, :meth:`rollback`; reading:
     :meth:`instances`, :meth:`modules`, :meth:`usage`, :meth:`export`, :meth:`metrics_text`.
 
-    ``state_dir`` holds the usage snapshot (``usage.json``), rewritten after every change, so
-    ``firstSeen``/``lastSeen`` survive a restart; a new manager starts with every count at 0 and the
-    times kept. ``cache_dir`` is the loader's metadata cache. ``limits`` bound every V8 call of every
-    instance; ``options`` are the simulated exchange's settings (fees, fill model, capital, ...) each
-    instance starts with, its id and providers filled in. An instance's ``dry_run`` config defaults to
-    false here, as in backtests: orders go to the simulated exchange.
+    ``state_dir`` holds the usage snapshot (``usage.json``), rewritten after every change to the
+    running sets and times, so ``firstSeen``/``lastSeen`` survive a restart; a new manager starts
+    with every count at 0 and the times kept. ``cache_dir`` is the loader's metadata cache.
+    ``limits`` bound every V8 call of every instance; ``options`` are the simulated exchange's
+    settings (fees, fill model, capital, ...) each instance starts with, its id and providers filled
+    in. An instance's ``dry_run`` config defaults to false here, as in backtests: orders go to the
+    simulated exchange.
 
     Events reach running instances only through :meth:`feed`; the simulation clock is the time of the
     last event fed, and a later batch may not start before it.
