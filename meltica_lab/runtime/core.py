@@ -304,13 +304,17 @@ class ManagerCore:
             return FeedResult(delivered, failed)
 
     def close(self) -> None:
-        """Stop every running instance (recorded in the usage) and release their isolates."""
+        """Stop every running instance (recorded in the usage) and release every isolate. The
+        instances stay registered; starting one again is allowed."""
         with self._lock:
             running = [slot for slot in self._slots.values() if slot.session is not None]
             for slot in running:
                 self._halt(slot)
             if running:
                 self._persist()
+            if self._host is not None:
+                self._host.close()
+                self._host = None
 
     def __enter__(self) -> Self:
         return self
