@@ -6,7 +6,7 @@ import socket
 from collections.abc import Iterator
 
 import pytest
-from gateway_server import FakeGateway, digest, module_source
+from tests.gateway_server import FakeGateway, digest, module_source
 
 from meltica_lab.errors import GatewayError, SelectorError, UsageError
 from meltica_lab.gateway import GatewayClient, RevisionUsage

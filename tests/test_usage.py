@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import prometheus_client
 import pytest
-from gateway_server import FakeGateway
+from tests.gateway_server import FakeGateway
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
