@@ -162,6 +162,8 @@ def test_backtests_are_read_from_a_folder_of_results(lab, tmp_path):
     (folder / "broken" / "result.json").write_text("{")
     with pytest.raises(MelticaLabError, match=r"broken/result\.json: cannot read backtest result"):
         drift_report(manager, backtests=folder)
+    with pytest.raises(MelticaLabError, match="no such backtest results folder"):
+        drift_report(manager, backtests=tmp_path / "missing")
 
 
 def test_pruning_plan_keeps_what_is_tagged_used_recent_or_backtested(lab, root):
