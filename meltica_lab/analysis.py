@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,12 +35,10 @@ import pyarrow.compute as pc
 
 from meltica_lab.errors import MelticaLabError, UsageError
 from meltica_lab.registry import Registry, edit_registry, load_registry, read_tag_history, registry_path
+from meltica_lab.runtime import Manager
 from meltica_lab.runtime.modules import remove_revision_files
 from meltica_lab.usage import UsageExport, UsageIndex, read_usage_export
 from meltica_lab.versions import version_key
-
-if TYPE_CHECKING:
-    from meltica_lab.runtime import Manager
 
 __all__ = [
     "DriftState",
@@ -88,18 +86,12 @@ _INSTANCE_COLUMNS = [
 ]
 
 
-def _is_manager(value: Any) -> bool:
-    from meltica_lab.runtime import Manager
-
-    return isinstance(value, Manager)
-
-
 # -- registries -------------------------------------------------------------------------------------
 def _registry_of(source: Any) -> Registry:
     """A :class:`Registry` from any accepted registry source."""
     if isinstance(source, Registry):
         return source
-    if _is_manager(source):
+    if isinstance(source, Manager):
         return source.loader.registry
     if isinstance(source, UsageExport):
         return Registry.from_dict(source.registry or {})
@@ -149,7 +141,7 @@ def tag_history_frame(root: str | PathLike[str] | Manager, strategy: str | None 
     """The tag history of a strategies root (or a Manager's), oldest first: ``time`` (UTC),
     ``strategy``, ``tag``, ``from``, ``to``, ``reason``, ``actor``; ``from`` is empty for a new tag,
     ``to`` for a removed one."""
-    if _is_manager(root):
+    if isinstance(root, Manager):
         root = root.root
     changes = read_tag_history(root, strategy)
     return pd.DataFrame(
@@ -171,7 +163,7 @@ def _export_of(source: Any) -> UsageExport:
         return source
     if isinstance(source, UsageIndex):
         return source.export()
-    if _is_manager(source):
+    if isinstance(source, Manager):
         return source.usage_index.export()
     return read_usage_export(source)
 
@@ -266,7 +258,7 @@ def _from_summaries(items: Sequence[Mapping[str, Any]]) -> pa.Table:
 
 
 def _instances_table(source: Any) -> pa.Table:
-    if _is_manager(source):
+    if isinstance(source, Manager):
         return _from_rows(
             [
                 (
@@ -402,7 +394,7 @@ def drift_report(
     registry = _registry_of(registry_or_root)
     if instances is None:
         instances = usage if usage is not None else registry_or_root
-        if usage is None and not _is_manager(instances):
+        if usage is None and not isinstance(instances, Manager):
             raise UsageError("drift_report: give instances (a Manager or instance summaries) or a usage export")
     table = _instances_table(instances)
     table = table.take(pc.sort_indices(table, sort_keys=[("instance", "ascending"), ("strategy", "ascending")]))
@@ -540,7 +532,7 @@ def pruning_plan(
         raise UsageError(f"days: expected a number >= 0, got {days}", field="days")
     moment = now if now is not None else datetime.now(UTC)
     revisions = revisions_frame(registry_or_root)
-    if _is_manager(registry_or_root):
+    if isinstance(registry_or_root, Manager):
         usage = registry_or_root if usage is None else usage
         instances = registry_or_root if instances is None else instances
     users: dict[str, list[str]] = {}
