@@ -144,7 +144,7 @@ def main() -> int:
         created = time.perf_counter() - started
         print(
             f"{INSTANCES:,} instances created in {created:.1f} s ({created / INSTANCES * 1000:.2f} ms each, "
-            "usage snapshot saved after each)"
+            "stopped; nothing to save until one runs)"
         )
 
         busy = names[0]
