@@ -45,6 +45,23 @@ def data_files(data: str | Path | Sequence[str | Path]) -> list[Path]:
     return files
 
 
+def data_choices(data: str | Path | Sequence[str | Path]) -> tuple[list[Path], Path]:
+    """What a data picker offers, and its first pick: a single file comes with the other data files of
+    its folder (itself picked); a folder or a list offers its files, the first picked."""
+    files = data_files(data)
+    if isinstance(data, str | Path) and files == [Path(data)]:
+        siblings = [p for p in data_files(files[0].parent) if p != files[0]] if files[0].parent.is_dir() else []
+        return sorted([files[0], *siblings]), files[0]
+    return files, files[0]
+
+
+def data_picker(data: str | Path | Sequence[str | Path]) -> widgets.Dropdown:
+    """A dropdown of :func:`data_choices`, labelled by file name, valued by path."""
+    files, first = data_choices(data)
+    return widgets.Dropdown(options=[(f.name, str(f)) for f in files], value=str(first), description="data",
+                            layout=_WIDE, style=_STYLE)
+
+
 def revision_label(revision: Revision) -> str:
     """``name:tag  sha256:0123456789ab  (latest, prod)``: how a revision is listed in pickers."""
     others = [t for t in revision.tags if t != revision.tag]
@@ -80,10 +97,11 @@ def result_parts(result: BacktestResult) -> list[str]:
 class BacktestPanel(LabWidget):
     """Selector picker, data picker, config form, execution settings, run button, progress and results.
 
-    ``root`` (or a ready ``loader``) gives the revisions; ``data`` is a file, a list of files or a
-    folder. ``selector`` picks the initial revision (any selector form; default: the first
-    strategy's ``latest``) and ``config`` pre-fills its form. :meth:`run` runs with the current
-    values and returns the :class:`BacktestResult` (also kept in :attr:`result`).
+    ``root`` (or a ready ``loader``) gives the revisions; ``data`` is a file (offered with the other
+    data files of its folder), a list of files or a folder. ``selector`` picks the initial revision
+    (any selector form; default: the first strategy's ``latest``) and ``config`` pre-fills its form.
+    :meth:`run` runs with the current values and returns the :class:`BacktestResult` (also kept in
+    :attr:`result`).
     """
 
     title = "Backtest"
@@ -115,11 +133,7 @@ class BacktestPanel(LabWidget):
             layout=_WIDE,
             style=_STYLE,
         )
-        files = data_files(data)
-        self.data = widgets.Dropdown(
-            options=[(f.name, str(f)) for f in files], value=str(files[0]), description="data",
-            layout=_WIDE, style=_STYLE,
-        )
+        self.data = data_picker(data)
         self.form = ConfigForm(initial.metadata.config, config)
         self.form_box = widgets.VBox([self.form])
         self.seed = widgets.IntText(value=seed, description="seed", style=_STYLE)

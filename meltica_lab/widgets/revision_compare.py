@@ -20,7 +20,7 @@ from meltica_lab.backtest import compare
 from meltica_lab.errors import UsageError
 from meltica_lab.loader import Loader, Revision
 from meltica_lab.widgets._html import code_block, definition_list, frame_table, heading
-from meltica_lab.widgets.backtest_panel import data_files, revision_label
+from meltica_lab.widgets.backtest_panel import data_picker, revision_label
 from meltica_lab.widgets.base import LabWidget
 
 _WIDE = widgets.Layout(width="40em")
@@ -68,9 +68,7 @@ class RevisionCompare(LabWidget):
             layout=_WIDE,
             style=_STYLE,
         )
-        files = data_files(data)
-        self.data = widgets.Dropdown(options=[(f.name, str(f)) for f in files], value=str(files[0]),
-                                     description="data", layout=_WIDE, style=_STYLE)
+        self.data = data_picker(data)
         self.diff_button = widgets.Button(description="Source diff", icon="code")
         self.run_button = widgets.Button(description="Compare backtests", button_style="primary", icon="play")
         super().__init__([self.picker, self.data, widgets.HBox([self.diff_button, self.run_button])])

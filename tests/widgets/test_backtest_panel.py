@@ -10,7 +10,7 @@ from meltica_lab.backtest import run_backtest
 from meltica_lab.errors import UsageError
 from meltica_lab.loader import Loader
 from meltica_lab.widgets import BacktestPanel
-from meltica_lab.widgets.backtest_panel import data_files
+from meltica_lab.widgets.backtest_panel import data_choices, data_files
 from tests.widgets.conftest import SMALL_DATA
 
 
@@ -31,6 +31,13 @@ def test_the_revision_picker_lists_pinned_selectors_and_starts_on_the_asked_revi
 def test_the_data_picker_offers_every_data_file_of_a_folder() -> None:
     names = [p.name for p in data_files(SMALL_DATA.parent)]
     assert names == ["btc_trades.csv", "btc_trades_small.csv"]
+
+
+def test_a_single_data_file_is_offered_with_its_neighbours_and_picked(flipper_loader: Loader) -> None:
+    files, first = data_choices(SMALL_DATA)
+    assert [f.name for f in files] == ["btc_trades.csv", "btc_trades_small.csv"] and first == SMALL_DATA
+    panel = BacktestPanel(loader=flipper_loader, data=SMALL_DATA)
+    assert panel.data.value == str(SMALL_DATA) and len(panel.data.options) == 2
 
 
 def test_a_folder_without_data_files_is_a_usage_error(tmp_path: Path) -> None:
