@@ -167,7 +167,7 @@ def test_rollback_to_an_unknown_revision_changes_nothing(manager, root):
     assert snapshot_tree(root) == before
 
 
-def test_registered_revisions_under_a_manager_load_without_a_refresh_call(root, cache):
+def test_a_manager_over_paths_given_as_text_loads_what_is_registered(root, cache, tmp_path):
     digest = register(root, strategy_source("demo", "v1.0.0"), "demo", "v1.0.0")
-    with Manager(root, cache_dir=cache) as manager:
+    with Manager(str(root), cache_dir=str(cache), state_dir=str(tmp_path / "state")) as manager:
         assert manager.create("a", "demo", symbols=["BTC-USDT"]).spec.hash == digest

@@ -58,13 +58,14 @@ class ManagerCore:
         root: str | Path,
         *,
         state_dir: str | Path | None = None,
-        cache_dir: Path | None = None,
+        cache_dir: str | Path | None = None,
         limits: Limits = DEFAULT_LIMITS,
         options: SessionOptions = SessionOptions(),  # noqa: B008 - frozen value
         config: AppConfig | None = None,
     ) -> None:
         self._lock = threading.RLock()
-        self._loader = Loader(root, config=config, cache_dir=cache_dir, limits=limits)
+        cache = Path(cache_dir) if cache_dir is not None else None
+        self._loader = Loader(root, config=config, cache_dir=cache, limits=limits)
         self.root = self._loader.root
         self._limits = limits
         self._options = options
