@@ -1,7 +1,8 @@
 """Write the example usage export and backtest results that the drift-review notebook reads by default.
 
 Run ``python examples/usage/make_export.py`` after the example strategies (``strategies/``) change;
-it rewrites, the same every time for the same strategies:
+it rewrites (for the same strategies, the same bytes every time, apart from the backtests' measured
+``wall_seconds``):
 
 * ``export.json``: the gateway's ``GET /strategies/registry`` document for ``strategies/``: the
   registry plus a usage summary per revision. The scenario, early March 2024: momentum's ``latest``
