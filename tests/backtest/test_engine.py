@@ -187,3 +187,11 @@ def test_a_strategy_that_is_neither_selector_nor_revision_is_a_usage_error():
 
     with pytest.raises(UsageError, match="strategy: expected a selector or a Revision, got int"):
         run_backtest(42, trades(PRICES), progress=False)
+
+
+def test_sharpe_takes_the_last_equity_of_each_day_and_skips_empty_days():
+    times = pd.to_datetime(
+        ["2023-01-01 01:00", "2023-01-01 23:00", "2023-01-02 12:00", "2023-01-04 00:00", "2023-01-05 09:00"], utc=True
+    )
+    equity = pd.Series([50.0, 100.0, 110.0, 121.0, 127.05], index=times)
+    assert sharpe_ratio(equity) == pytest.approx(55.1516, abs=1e-3)
