@@ -10,7 +10,7 @@ import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,7 @@ T0_NS = 1_672_531_200_000_000_000
 """2023-01-01T00:00:00Z: synthetic data starts here."""
 
 Result = TypeVar("Result")
+Other = TypeVar("Other")
 
 
 def synthetic_trades(n: int, *, seed: int, step_ms: int = 100, start: float = 20_000.0) -> pd.DataFrame:
@@ -37,16 +38,21 @@ def synthetic_trades(n: int, *, seed: int, step_ms: int = 100, start: float = 20
     )
 
 
-def timed(action: Callable[[], Result], repeat: int) -> tuple[float, Result]:
-    """The median wall time of ``repeat`` runs of ``action`` and the last run's result."""
-    times = []
-    result: Result | None = None
+def timed_pair(
+    first: Callable[[], Result], second: Callable[[], Other], repeat: int
+) -> tuple[float, Result, float, Other]:
+    """Median wall times of ``repeat`` alternating runs of two actions, and their last results.
+
+    Alternating keeps a ratio between the two fair on a shared machine: both see the same load.
+    """
+    times: tuple[list[float], list[float]] = ([], [])
+    results: list[Any] = [None, None]
     for _ in range(repeat):
-        started = time.perf_counter()
-        result = action()
-        times.append(time.perf_counter() - started)
-    assert result is not None
-    return statistics.median(times), result
+        for k, action in enumerate((first, second)):
+            started = time.perf_counter()
+            results[k] = action()
+            times[k].append(time.perf_counter() - started)
+    return statistics.median(times[0]), results[0], statistics.median(times[1]), results[1]
 
 
 def peak_rss_mb() -> float:

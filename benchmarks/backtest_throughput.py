@@ -4,8 +4,8 @@ Measures, in one process: ``run_backtest`` with fills and analytics (the data al
 load time printed apart), and the ceiling, the bare in-V8 loop of the same strategy and config
 (same payload construction and handler calls, no exchange, no results). Prints events/s for both,
 their ratio, peak RSS and the Python -> V8 call count. Targets (ARCHITECTURE): >= 1,000,000
-events/s, >= 50 % of the ceiling, <= 500 MB peak RSS. Each figure is the median of three runs
-after one small warm-up run of each.
+events/s, >= 50 % of the ceiling, <= 500 MB peak RSS. Each figure is the median of three runs,
+the two kinds alternating (so both see the same machine load), after one small warm-up run of each.
 
 Run: ``.venv/bin/python benchmarks/backtest_throughput.py [--events N]``
 """
@@ -15,18 +15,19 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import Any
 
-from _common import REPO, peak_rss_mb, synthetic_trades, timed, verdict
+from _common import REPO, peak_rss_mb, synthetic_trades, timed_pair, verdict
 
 from meltica_lab.backtest import MarketData, SessionOptions, StrategySession, load_market_data, run_backtest
-from meltica_lab.loader import Loader
+from meltica_lab.loader import Loader, Revision
 
 SEED = 20_250_101
 SELECTOR = "momentum"
 SYMBOL = "BTC-USDT"
 
 
-def ceiling(revision, data: MarketData, config: dict) -> int:
+def ceiling(revision: Revision, data: MarketData, config: dict[str, Any]) -> int:
     """The bare loop: one fresh session per run, as run_backtest has; returns events handled."""
     events = data.events
     with StrategySession(
@@ -55,11 +56,11 @@ def main() -> int:
     del frame
 
     warm = load_market_data(synthetic_trades(10_000, seed=SEED), default_symbol=SYMBOL)
-    run_backtest(revision, warm, progress=False)
-    full_seconds, result = timed(lambda: run_backtest(revision, data, progress=False), repeat=3)
-    config = dict(result.provenance["config"])
+    config = dict(run_backtest(revision, warm, progress=False).provenance["config"])
     ceiling(revision, warm, config)
-    bare_seconds, _ = timed(lambda: ceiling(revision, data, config), repeat=3)
+    full_seconds, result, bare_seconds, _ = timed_pair(
+        lambda: run_backtest(revision, data, progress=False), lambda: ceiling(revision, data, config), repeat=3
+    )
 
     n = len(data.events)
     full_rate = n / full_seconds
