@@ -12,6 +12,7 @@ flat ``*.js``/``*.mjs`` file in it is one read-only revision, as the gateway did
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -30,12 +31,22 @@ from meltica_lab.config import AppConfig, load_app_config
 from meltica_lab.errors import IntegrityError, MelticaLabError, ModuleError, NotFoundError, RegistryError
 from meltica_lab.jshost.diagnostics import Diagnostic
 from meltica_lab.jshost.limits import DEFAULT_LIMITS, Limits
-from meltica_lab.jshost.metadata import Metadata
+from meltica_lab.jshost.metadata import ConfigField, Metadata
 from meltica_lab.jshost.module import ModuleHost, ModuleReport
-from meltica_lab.registry import LATEST, Registry, Resolution, content_hash, load_registry, registry_path
+from meltica_lab.registry import (
+    LATEST,
+    Registry,
+    Resolution,
+    RootGuard,
+    content_hash,
+    load_registry,
+    registry_path,
+)
 from meltica_lab.selectors import Selector
 
 RESOLUTION_CACHE_SIZE = 256
+_CACHE_FORMAT = 2  # bump when the stored report layout changes: older rows are then ignored
+_PATH_PLACEHOLDER = Path()
 LEGACY_DEFAULT_TAG = "0.0.0"
 
 
@@ -158,7 +169,7 @@ class MetadataCache:
     def __init__(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / "module-reports.sqlite3"
-        self._version = __version__
+        self._version = f"{__version__}/{_CACHE_FORMAT}"
         with self._connect() as db:
             db.execute("CREATE TABLE IF NOT EXISTS reports (version TEXT, hash TEXT, report TEXT, "
                        "PRIMARY KEY (version, hash))")
@@ -184,39 +195,58 @@ class MetadataCache:
             db.executemany("INSERT OR IGNORE INTO reports VALUES (?, ?, ?)", rows)
 
 
+# Cache rows hold the dataclass fields as they are: rebuilding skips re-validating what the
+# validator already accepted (a warm refresh of 10,000 revisions reads 10,000 rows).
 def _report_to_json(report: ModuleReport) -> dict[str, Any]:
     return {
-        "metadata": report.metadata.to_dict() if report.metadata else None,
-        "diagnostics": [d.to_dict() for d in report.diagnostics],
+        "metadata": dataclasses.asdict(report.metadata) if report.metadata else None,
+        "diagnostics": [dataclasses.asdict(d) for d in report.diagnostics],
         "headline": report.headline,
     }
 
 
 def _report_from_json(text: str) -> ModuleReport:
     data = json.loads(text)
+    fields = data["metadata"]
+    metadata = None
+    if fields is not None:
+        config = tuple(ConfigField(**entry) for entry in fields.pop("config"))
+        metadata = Metadata(**fields, config=config)
     return ModuleReport(
-        metadata=Metadata.from_dict(data["metadata"]) if data["metadata"] else None,
-        diagnostics=tuple(Diagnostic.from_dict(d) for d in data["diagnostics"]),
+        metadata=metadata,
+        diagnostics=tuple(Diagnostic(**d) for d in data["diagnostics"]),
         headline=data["headline"],
     )
 
 
 # Hashing every file on every refresh is the dominant warm cost; a (path, size, mtime, inode) memo
 # avoids re-reading unchanged files within a process. Execution always re-verifies the bytes.
+# A file is checked for symlinks leading out of the root when it is hashed, not on every refresh.
+# Module reports are kept in process too, so another Loader in the same kernel skips the disk cache.
 _HASH_MEMO: LRUCache[tuple[str, int, int, int], str] = LRUCache(maxsize=200_000)
-_HASH_MEMO_LOCK = threading.Lock()
+_REPORT_MEMO: LRUCache[str, ModuleReport] = LRUCache(maxsize=200_000)
+_MEMO_LOCK = threading.Lock()
 
 
-def _file_hash(path: Path) -> tuple[str, int, bytes | None]:
-    st = path.stat()
-    key = (str(path), st.st_size, st.st_mtime_ns, st.st_ino)
-    with _HASH_MEMO_LOCK:
+class _OutsideRoot(Exception):
+    pass
+
+
+def _file_hash(root: Path, rel: str, guard: RootGuard) -> tuple[str, int, bytes | None]:
+    path = os.path.join(root, rel)
+    st = os.stat(path)
+    key = (path, st.st_size, st.st_mtime_ns, st.st_ino)
+    with _MEMO_LOCK:
         known = _HASH_MEMO.get(key)
     if known is not None:
         return known, st.st_size, None
-    data = path.read_bytes()
+    outside = guard.escapes(rel)
+    if outside is not None:
+        raise _OutsideRoot(str(outside))
+    with open(path, "rb") as handle:
+        data = handle.read()
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    with _HASH_MEMO_LOCK:
+    with _MEMO_LOCK:
         _HASH_MEMO[key] = digest
     return digest, len(data), data
 
@@ -269,20 +299,26 @@ class Loader:
     def refresh(self) -> RefreshReport:
         """Re-read the registry and every revision; returns what it did. Problems do not abort it."""
         started = time.perf_counter()
-        registry = load_registry(self.root)
+        registry = load_registry(self.root, follow_links=False)
         mode = "registry"
         if registry is None:
             registry, mode = self._legacy_registry(), "legacy"
         problems: dict[str, Problem] = {}
-        files: dict[str, tuple[str, str, Path, int, bytes | None]] = {}
+        files: dict[str, tuple[str, str, str, int, bytes | None]] = {}
+        base = os.path.abspath(self.root)
+        guard = RootGuard(base)
         for name, entry in registry.strategies.items():
             for digest, location in entry.hashes.items():
-                path = self.root / location.path
+                path = os.path.join(base, location.path)
                 try:
-                    actual, size, data = _file_hash(path)
+                    actual, size, data = _file_hash(self.root, location.path, guard)
                 except OSError as exc:
                     problems[digest] = Problem(name, digest, location.path, "missing",
                                                f"{path}: module file unreadable: {exc.strerror}")
+                    continue
+                except _OutsideRoot as exc:
+                    problems[digest] = Problem(name, digest, location.path, "outside",
+                                               f"{path} resolves outside the root (to {exc}); it will not be read")
                     continue
                 if actual != digest:
                     problems[digest] = Problem(
@@ -292,6 +328,7 @@ class Loader:
                     continue
                 files[digest] = (name, location.path, path, size, data)
         reports, evaluated, cached = self._reports(files)
+        previous = self._state.revisions if self._state is not None else {}
         revisions: dict[str, Revision] = {}
         for digest, (name, rel, path, size, _) in files.items():
             report = reports[digest]
@@ -306,36 +343,47 @@ class Loader:
                 )
                 continue
             entry = registry.strategies[name]
-            revisions[digest] = Revision(
+            revision = Revision(
                 name=name,
                 hash=digest,
                 tag=entry.hashes[digest].tag or report.metadata.tag,
                 tags=entry.tags_of(digest),
-                path=path.absolute(),
+                path=_PATH_PLACEHOLDER,
                 relpath=rel,
                 size=size,
                 metadata=report.metadata,
             )
+            known = previous.get(digest)
+            if known is not None and dataclasses.replace(known, path=_PATH_PLACEHOLDER) == revision:
+                revisions[digest] = known  # unchanged: keep the object (and skip building its Path)
+            else:
+                revisions[digest] = dataclasses.replace(revision, path=Path(path))
         with self._lock:
             self._state = _State(registry, revisions, problems, mode)
             self._resolved.clear()
         return RefreshReport(len(revisions), evaluated, cached, tuple(problems.values()),
                              time.perf_counter() - started)
 
-    def _reports(self, files: dict[str, tuple[str, str, Path, int, bytes | None]]
+    def _reports(self, files: dict[str, tuple[str, str, str, int, bytes | None]]
                  ) -> tuple[dict[str, ModuleReport], int, int]:
+        with _MEMO_LOCK:
+            reports = {digest: _REPORT_MEMO[digest] for digest in files if digest in _REPORT_MEMO}
+        missing = [digest for digest in files if digest not in reports]
         disk = MetadataCache(self._cache_dir) if self._cache_dir else None
-        reports = disk.get_many(files) if disk else {}
+        if disk and missing:
+            reports.update(disk.get_many(missing))
         cached = len(reports)
         fresh: dict[str, ModuleReport] = {}
         for digest, (_, rel, path, _, data) in files.items():
             if digest in reports:
                 continue
-            source = data if data is not None else path.read_bytes()
+            source = data if data is not None else Path(path).read_bytes()
             fresh[digest] = self._module_host().inspect(source, filename=rel)
         if disk:
             disk.put_many(fresh)
         reports.update(fresh)
+        with _MEMO_LOCK:
+            _REPORT_MEMO.update(reports)
         return reports, len(fresh), cached
 
     def _module_host(self) -> ModuleHost:

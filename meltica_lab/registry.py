@@ -20,10 +20,12 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from functools import cached_property
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from cachetools import LRUCache
 from filelock import FileLock, Timeout
 
 from meltica_lab.errors import (
@@ -84,10 +86,24 @@ class StrategyEntry:
     hashes: Mapping[str, Location]
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
+    @cached_property
+    def _targets(self) -> dict[str, str]:
+        # Validated on parse; normalised once here because listings ask for it per revision.
+        return {tag: normalize_hash(value, allow_prefix=False) for tag, value in self.tags.items()}
+
+    @cached_property
+    def _tags_by_hash(self) -> dict[str, tuple[str, ...]]:
+        by_hash: dict[str, set[str]] = {}
+        for tag, digest in self._targets.items():
+            by_hash.setdefault(digest, set()).add(tag)
+        for digest, location in self.hashes.items():
+            if location.tag:
+                by_hash.setdefault(digest, set()).add(location.tag)
+        return {digest: tuple(sorted(tags)) for digest, tags in by_hash.items()}
+
     def tag_target(self, tag: str) -> str | None:
         """The normalised hash a tag points at (the file may hold bare or upper-case hex)."""
-        value = self.tags.get(tag)
-        return None if value is None else normalize_hash(value, allow_prefix=False)
+        return self._targets.get(tag)
 
     def default_hash(self) -> str | None:
         """``latest`` when set, else the smallest hash (the gateway's fallback)."""
@@ -98,11 +114,7 @@ class StrategyEntry:
 
     def tags_of(self, digest: str) -> tuple[str, ...]:
         """Every tag pointing at ``digest`` plus its primary tag, de-duplicated and sorted."""
-        names = {t for t in self.tags if self.tag_target(t) == digest}
-        location = self.hashes.get(digest)
-        if location and location.tag:
-            names.add(location.tag)
-        return tuple(sorted(names))
+        return self._tags_by_hash.get(digest, ())
 
 
 @dataclass(frozen=True)
@@ -138,7 +150,8 @@ class Registry:
     # -- construction -------------------------------------------------------------------------------
     @classmethod
     def from_dict(cls, data: Any, *, path: Path | None = None, root: Path | None = None) -> Registry:
-        """Validate a decoded registry document. ``root`` enables path containment checks."""
+        """Validate a decoded registry document. Paths must be relative without ``..``; with ``root``
+        they must also resolve (symlinks followed) inside it."""
         return _Parser(path, root).parse(data)
 
     @classmethod
@@ -271,7 +284,8 @@ class _Parser:
     def __init__(self, path: Path | None, root: Path | None) -> None:
         self.where = str(path) if path else "registry.json"
         self.path = path
-        self.root = root.resolve() if root else None
+        self.root = root
+        self.guard = RootGuard(root) if root is not None else None
         self.warnings: list[str] = []
 
     def fail(self, key: str, message: str) -> RegistryError:
@@ -340,15 +354,43 @@ class _Parser:
         return Location(tag=tag, path=rel, extra=MappingProxyType(extra))
 
     def check_path(self, where: str, rel: str) -> None:
-        posix = PurePosixPath(rel.replace("\\", "/"))
-        if posix.is_absolute() or Path(rel).is_absolute() or (len(rel) > 1 and rel[1] == ":"):
+        posix = rel.replace("\\", "/")
+        if posix.startswith("/") or (len(rel) > 1 and rel[1] == ":"):
             raise self.fail(where, f"path {rel!r} is absolute: expected a path relative to the root")
-        if ".." in posix.parts:
+        if ".." in posix.split("/"):
             raise self.fail(where, f"path {rel!r} contains '..': expected a path inside the root")
-        if self.root is not None:
-            resolved = (self.root / posix).resolve()
-            if not resolved.is_relative_to(self.root):
-                raise self.fail(where, f"path {rel!r} resolves outside the root {self.root} (to {resolved})")
+        if self.guard is not None:
+            outside = self.guard.escapes(rel)
+            if outside is not None:
+                raise self.fail(where, f"path {rel!r} resolves outside the root {self.root} (to {outside})")
+
+
+class RootGuard:
+    """Tells whether a relative path leads out of a root through symlinks.
+
+    Only the components below the root are examined (one ``lstat`` each, remembered per directory),
+    and a full ``realpath`` is taken only when one of them is a link: a plain tree costs one ``lstat``
+    per new directory and file.
+    """
+
+    def __init__(self, root: str | Path) -> None:
+        self.base = os.path.abspath(root)
+        self.real = os.path.realpath(root)
+        self._links: dict[str, bool] = {}
+
+    def escapes(self, rel: str) -> str | None:
+        """Where ``root/rel`` really leads when that is outside the root, else ``None``."""
+        prefix = self.base
+        for part in rel.replace("\\", "/").split("/"):
+            prefix = os.path.join(prefix, part)
+            is_link = self._links.get(prefix)
+            if is_link is None:
+                is_link = self._links[prefix] = os.path.islink(prefix)
+            if is_link:
+                resolved = os.path.realpath(os.path.join(self.base, rel))
+                inside = resolved == self.real or resolved.startswith(self.real.rstrip(os.sep) + os.sep)
+                return None if inside else resolved
+        return None
 
 
 def _kind(value: Any) -> str:
@@ -361,10 +403,19 @@ def registry_path(root: str | Path) -> Path:
     return Path(root) / REGISTRY_FILE
 
 
-def load_registry(root: str | Path) -> Registry | None:
-    """Read and validate ``<root>/registry.json``; ``None`` when the file does not exist."""
+def load_registry(root: str | Path, *, follow_links: bool = True) -> Registry | None:
+    """Read and validate ``<root>/registry.json``; ``None`` when the file does not exist.
+
+    ``follow_links=False`` skips the symlink containment check (one realpath per revision) for
+    callers that check each file as they open it, as the loader does.
+    """
     path = registry_path(root)
     try:
+        st = path.stat()
+        key = (str(path), st.st_size, st.st_mtime_ns, st.st_ino, follow_links)
+        known = _PARSED.get(key)
+        if known is not None:
+            return known
         raw = path.read_bytes()
     except FileNotFoundError:
         return None
@@ -374,7 +425,14 @@ def load_registry(root: str | Path) -> Registry | None:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise RegistryError(f"{path}: not UTF-8 (byte {exc.start})", path=str(path)) from None
-    return Registry.from_text(text.removeprefix("\ufeff"), path=path, root=Path(root))
+    registry = Registry.from_text(text.removeprefix("\ufeff"), path=path, root=Path(root) if follow_links else None)
+    if len(raw) == st.st_size:  # not rewritten while being read: safe to remember under this stat
+        _PARSED[key] = registry
+    return registry
+
+
+# A parsed registry is immutable, so an unchanged file (same size, mtime and inode) is parsed once.
+_PARSED: LRUCache[tuple[str, int, int, int, bool], Registry] = LRUCache(maxsize=64)
 
 
 # -- tag history ------------------------------------------------------------------------------------
