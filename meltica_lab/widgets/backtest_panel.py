@@ -83,7 +83,8 @@ def result_parts(result: BacktestResult) -> list[str]:
             ("seed", p["seed"]),
         ]
     )
-    parts = [heading("Provenance", 5), provenance, heading("Summary", 5), frame_table(result.summary.to_frame("value"))]
+    summary = frame_table(result.summary.to_frame("value"), rows=len(result.summary))
+    parts = [heading("Provenance", 5), provenance, heading("Summary", 5), summary]
     parts += [heading("Equity and drawdown", 5), image(figure_png(result.plot()), alt="equity and drawdown")]
     parts += [heading(f"Fills ({len(result.fills)})", 5), frame_table(result.fills, rows=10)]
     parts += [heading(f"Strategy logs ({len(result.logs)})", 5), frame_table(result.logs, rows=10, index=False)]
