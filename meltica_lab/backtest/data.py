@@ -15,11 +15,13 @@ CSV files are header-driven (compat §8 W11). Column names are matched case-inse
 
 The reference's positional format (no header, or any first line that is not a header: ns timestamp,
 price, quantity[, symbol]) is read when the first field of the first line is an integer. A row is
-bad when a required value is missing or not a number, a price is not > 0, a quantity or size is
-negative (a trade quantity must be > 0), a side is not buy/sell, or its timestamp is unparseable,
-before 1970, or earlier than a previous row's. Bad rows raise :class:`DataError` naming the 1-based
-data row, the file line and the column, unless ``drop_bad_rows`` is set; then they are left out and
-listed in :attr:`MarketData.dropped`.
+bad when a required value is missing, not a number or infinite, a price is not > 0, a quantity or
+size is negative (a trade quantity must be > 0), a side is not buy/sell, or its timestamp is
+unparseable, before 1970, after 2262-04-11 (the last time int64 nanoseconds hold), or earlier than a
+previous row's. Bad rows raise :class:`DataError` naming the 1-based data row, the file line and the
+column, unless ``drop_bad_rows`` is set; then they are left out and listed in
+:attr:`MarketData.dropped`. A column named twice (case-insensitively), or a file that cannot be read,
+is a :class:`DataError` too.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ from meltica_lab.errors import DataError
 
 _MS_LIMIT = 10**14
 _NS_PER_MS = 1_000_000
+_INT64_MAX = np.iinfo(np.int64).max
+_TOO_LATE = "after 2262-04-11 (int64 nanoseconds cannot hold it)"
 _INTEGER = re.compile(r"^\s*-?\d+\s*$")
 _SIDES = {"buy": BUY, "b": BUY, "bid": BUY, "sell": SELL, "s": SELL, "ask": SELL}
 _POSITIONAL = ("timestamp", "price", "quantity", "symbol")
@@ -155,69 +159,110 @@ def _line_numbers(path: Path, rows: Sequence[int], header: bool) -> dict[int, in
     return lines
 
 
+def _unique_columns(names: Sequence[str], source: str) -> None:
+    seen: dict[str, int] = {}
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+    twice = [name for name, count in seen.items() if count > 1]
+    if twice:
+        raise DataError(
+            f"{source}: column {twice[0]} appears {seen[twice[0]]} times (names are matched case-insensitively); "
+            "expected each column once",
+            path=source,
+            field=twice[0],
+        )
+
+
 def _from_frame(frame: pd.DataFrame) -> pa.Table:
     frame = frame.rename(columns=lambda c: str(c).strip().lower())
+    _unique_columns(list(frame.columns), "<DataFrame>")
     if "timestamp" not in frame.columns and isinstance(frame.index, pd.DatetimeIndex):
         frame = frame.rename_axis("timestamp").reset_index()
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
 def _numbers(column: pa.ChunkedArray, name: str, problems: _Problems) -> np.ndarray:
-    """float64 values, NaN where missing; text that is not a number is flagged."""
+    """float64 values, NaN where missing; text that is not a number, and infinities, are flagged."""
     if pa.types.is_floating(column.type) or pa.types.is_integer(column.type) or pa.types.is_decimal(column.type):
-        return column.cast(pa.float64()).to_numpy(zero_copy_only=False)
-    if pa.types.is_null(column.type):
+        values = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    elif pa.types.is_null(column.type):
         return np.full(len(column), np.nan)
-    text = pd.Series(column.to_numpy(zero_copy_only=False), dtype=object)
-    values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, copy=True)
-    blank = text.isna().to_numpy() | (text.astype(str).str.strip() == "").to_numpy()
-    problems.flag(np.isnan(values) & ~blank, name, "not a number")
-    values[blank] = np.nan
+    else:
+        text = pd.Series(column.to_numpy(zero_copy_only=False), dtype=object)
+        values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, copy=True)
+        blank = text.isna().to_numpy() | (text.astype(str).str.strip() == "").to_numpy()
+        problems.flag(np.isnan(values) & ~blank, name, "not a number")
+        values[blank] = np.nan
+    problems.flag(np.isinf(values), name, "not a finite number")
     return values
 
 
-def _integer_times(values: np.ndarray) -> tuple[np.ndarray, str]:
+def _integer_times(values: np.ndarray, name: str, problems: _Problems) -> tuple[np.ndarray, str]:
+    """int64 ns from integer (or whole float) epoch values in ms or ns; values past 2262 are flagged."""
     unit = "ms" if len(values) and np.nanmax(np.abs(values)) < _MS_LIMIT else "ns"
-    return (values * _NS_PER_MS if unit == "ms" else values), unit
+    scale = _NS_PER_MS if unit == "ms" else 1
+    # a float compare: the largest int64 is not exact as a float, but nothing near it is a real time
+    late = np.abs(values.astype(np.float64)) * scale >= _INT64_MAX
+    problems.flag(late, name, _TOO_LATE)
+    kept = np.where(late, 0, values)
+    if kept.dtype.kind == "f":
+        return np.round(kept * scale).astype(np.int64), unit
+    return kept.astype(np.int64) * scale, unit
+
+
+def _text_integers(text: pd.Series, name: str, problems: _Problems) -> np.ndarray:
+    """Integer text as int64; a number too long for int64 is flagged (and read as 0)."""
+    numbers = [int(t) for t in text]
+    fits = np.array([-_INT64_MAX <= v <= _INT64_MAX for v in numbers], dtype=bool)
+    flags = np.zeros(len(problems.bad), dtype=bool)
+    flags[text.index.to_numpy()[~fits]] = True
+    problems.flag(flags, name, _TOO_LATE)
+    return np.array([v if ok else 0 for v, ok in zip(numbers, fits, strict=True)], dtype=np.int64)
 
 
 def _times(column: pa.ChunkedArray, name: str, problems: _Problems) -> tuple[np.ndarray, str]:
     """int64 ns since the epoch (UTC) and the form found; unparseable values flagged."""
     n = len(column)
     kind = column.type
-    if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
-        if pa.types.is_timestamp(kind) and kind.tz is not None:
-            column = column.cast(pa.timestamp("ns", tz="UTC"))
-        else:
-            column = column.cast(pa.timestamp("ns"))
+    if pa.types.is_date(kind):
+        # days or ms since the epoch; as ms every date Arrow holds fits an int64
+        column, kind = column.cast(pa.timestamp("ms")), pa.timestamp("ms")
+    if pa.types.is_timestamp(kind):
+        # int64 in the column's own unit (UTC for zoned columns, wall time taken as UTC otherwise),
+        # scaled to ns here: Arrow's cast to ns refuses the whole column if one value is past 2262
         valid = pc.is_valid(column).to_numpy(zero_copy_only=False)
-        ns = column.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+        raw = column.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+        scale = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[kind.unit]
+        late = np.abs(raw) > _INT64_MAX // scale
         problems.flag(~valid, name, "missing timestamp")
-        return ns, "datetime"
+        problems.flag(late, name, _TOO_LATE)
+        return np.where(late, 0, raw) * scale, "datetime"
     if pa.types.is_integer(kind):
         valid = pc.is_valid(column).to_numpy(zero_copy_only=False)
         raw = column.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
         problems.flag(~valid, name, "missing timestamp")
-        ns, unit = _integer_times(raw)
-        return ns.astype(np.int64), unit
+        return _integer_times(raw, name, problems)
     if pa.types.is_floating(kind):
         raw = column.to_numpy(zero_copy_only=False).astype(np.float64)
         problems.flag(~np.isfinite(raw), name, "missing timestamp")
-        ns, unit = _integer_times(np.where(np.isfinite(raw), raw, 0.0))
-        return np.round(ns).astype(np.int64), unit
+        return _integer_times(np.where(np.isfinite(raw), raw, 0.0), name, problems)
     text = pd.Series(column.to_numpy(zero_copy_only=False), dtype=object).astype(str).str.strip()
-    digits = text.str.fullmatch(r"-?\d+").to_numpy()
+    digits = text.str.fullmatch(r"-?[0-9]+").to_numpy()
     ns = np.zeros(n, dtype=np.int64)
     unit = "iso"
     if digits.any():
-        ints, unit = _integer_times(text[digits].astype(np.int64).to_numpy())
+        ints, unit = _integer_times(_text_integers(text[digits], name, problems), name, problems)
         ns[digits] = ints
     if (~digits).any():
         parsed = pd.to_datetime(text[~digits], utc=True, format="ISO8601", errors="coerce")
         ok = parsed.notna().to_numpy()
         where = np.flatnonzero(~digits)
         problems.flag(np.isin(np.arange(n), where[~ok]), name, "not a timestamp (integer ns/ms or ISO 8601)")
-        ns[where[ok]] = pd.DatetimeIndex(parsed[ok]).as_unit("ns").asi8
+        stamps = pd.DatetimeIndex(parsed[ok])
+        # pandas keeps a coarser unit for times ns cannot hold; those are past 2262
+        late = np.asarray(stamps > pd.Timestamp.max.tz_localize("UTC"), dtype=bool)
+        problems.flag(np.isin(np.arange(n), where[ok][late]), name, _TOO_LATE)
+        ns[where[ok][~late]] = stamps[~late].as_unit("ns").asi8
         unit = "iso"
     return ns, unit
 
@@ -308,10 +353,14 @@ def load_market_data(
         if not path.is_file():
             raise DataError(f"{source}: data file not found", path=source)
         if path.suffix.lower() in (".parquet", ".pq"):
-            table = pq.read_table(path)
+            try:
+                table = pq.read_table(path)
+            except (pa.ArrowException, OSError) as exc:
+                raise DataError(f"{source}: not a readable Parquet file: {exc}", path=source) from None
             table = table.rename_columns([n.strip().lower() for n in table.column_names])
         else:
             table, header = _read_csv(path)
+        _unique_columns(table.column_names, source)
     else:
         raise DataError(f"market data: expected a DataFrame or a CSV/Parquet path, got {type(data).__name__}")
 
