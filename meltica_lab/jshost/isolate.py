@@ -9,10 +9,16 @@ come back as :class:`JSError` (with line and column when V8 gives them), limits 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import queue
 import re
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 from py_mini_racer import (
     JSEvalException,
@@ -25,6 +31,8 @@ from py_mini_racer import (
 from meltica_lab.errors import MelticaLabError, StrategyRuntimeError
 from meltica_lab.jshost.limits import DEFAULT_LIMITS, Limits
 
+_T = TypeVar("_T")
+
 _PRELUDE = """
 (function () {
   "use strict";
@@ -33,29 +41,36 @@ _PRELUDE = """
   for (const name of ["setTimeout", "clearTimeout", "__timer_manager", "WebAssembly"]) {
     if (!Reflect.deleteProperty(g, name)) g[name] = undefined;
   }
-  const noop = function () {};
+  // An arrow function has no mutable .prototype, and frozen it cannot carry state between callers.
+  const noop = Object.freeze(() => {});
   g.console = Object.freeze({ log: noop, error: noop, warn: noop, info: noop, debug: noop });
 })();
 """
 
-_HEAD_RE = re.compile(r"^<anonymous>:(\d+): (.*)$")
-_FRAME_RE = re.compile(r"<anonymous>:(\d+):(\d+)")
+# mini-racer renders an escaped exception as V8's message: "<script>:<line>: <text>", the source
+# line, a row of carets under the offending range, a blank line, then the stack trace.
+_HEAD_RE = re.compile(r"^(?P<script>.*?):(?P<line>\d+): (?P<message>.*)$")
+_CARET_RE = re.compile(r"^( *)\^+ *$")
 
 
 class JSError(MelticaLabError):
     """A JavaScript exception or syntax error escaped an evaluation.
 
     ``stage`` is ``compile`` for syntax errors and ``execute`` for thrown values; ``js_message``
-    is V8's text (``TypeError: x is not a function``); ``line``/``column`` are 1-based, 0 if unknown.
+    is V8's text (``TypeError: x is not a function``); ``line``/``column`` are 1-based, 0 if unknown,
+    and point where V8 places the failure (the offending token, or the ``throw``) in ``script``, the
+    name V8 gives that code (``<anonymous>`` for code passed to :meth:`Isolate.eval`, or a
+    ``//# sourceURL=`` name). The column counts UTF-16 code units, as V8 does.
     """
 
-    def __init__(self, js_message: str, *, stage: str, line: int = 0, column: int = 0) -> None:
+    def __init__(self, js_message: str, *, stage: str, line: int = 0, column: int = 0, script: str = "") -> None:
         where = f" (line {line}, column {column})" if line else ""
         super().__init__(f"{js_message}{where}")
         self.js_message = js_message
         self.stage = stage
         self.line = line
         self.column = column
+        self.script = script
 
 
 class JSLimitError(StrategyRuntimeError):
@@ -67,27 +82,73 @@ class JSLimitError(StrategyRuntimeError):
 
 
 def _parse_v8_error(text: str, *, stage: str) -> JSError:
-    lines = text.splitlines()
-    head = _HEAD_RE.match(lines[0]) if lines else None
-    line = int(head.group(1)) if head else 0
-    message = head.group(2) if head else (lines[0] if lines else "unknown error")
+    lines = text.split("\n")
+    head = _HEAD_RE.match(lines[0])
+    if head is None:
+        return JSError(lines[0].strip() or "unknown error", stage=stage)
     column = 0
-    if stage == "compile":
-        # V8 prints the source line, then carets under the offending token.
-        for caret_line in lines[2:3]:
-            stripped = caret_line.lstrip(" ")
-            if stripped.startswith("^"):
-                column = len(caret_line) - len(stripped) + 1
-    else:
-        frame = _FRAME_RE.search("\n".join(lines[1:]))
-        if frame:
-            line, column = int(frame.group(1)), int(frame.group(2))
-    return JSError(message, stage=stage, line=line, column=column)
+    # A message may span lines; the caret row follows the source line, before the blank line.
+    for row in lines[2:]:
+        if not row:
+            break
+        caret = _CARET_RE.match(row)
+        if caret:
+            column = len(caret.group(1)) + 1
+            break
+    return JSError(
+        head.group("message"), stage=stage, line=int(head.group("line")), column=column, script=head.group("script")
+    )
 
 
 def runtime_file(name: str) -> str:
     """The text of a JavaScript runtime file shipped in ``meltica_lab/jshost/js``."""
     return resources.files("meltica_lab.jshost").joinpath("js", name).read_text(encoding="utf-8")
+
+
+class _RacerThread:
+    """The one thread on which every MiniRacer of this process is created and closed.
+
+    mini-racer 0.14 has two thread traps. A MiniRacer created where an asyncio loop is running (a
+    Jupyter kernel) adopts that loop, and its ``eval`` then refuses every time limit. And freeing a
+    context on another thread than the one that created it can crash the process (SIGSEGV in
+    ``mr_free_context``) once the code it ran has touched certain built-ins. This thread runs no loop
+    and lives as long as the process; evaluation itself may come from any thread.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def call(self, job: Callable[[], _T]) -> _T:
+        """Run ``job`` on the thread and return its result (or raise its exception)."""
+        future: Future[_T] = Future()
+        self.submit(job, future)
+        return future.result()
+
+    def submit(self, job: Callable[[], Any], future: Future[Any] | None = None) -> None:
+        """Queue ``job`` without waiting for it."""
+        with self._lock:
+            if self._thread is None or self._pid != os.getpid():
+                # A forked child inherits the queue but not the thread: start afresh.
+                self._jobs = queue.SimpleQueue()
+                self._thread = threading.Thread(target=self._serve, args=(self._jobs,), name="meltica-v8", daemon=True)
+                self._pid = os.getpid()
+                self._thread.start()
+            self._jobs.put((job, future or Future()))
+
+    @staticmethod
+    def _serve(jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]]) -> None:
+        while True:
+            job, future = jobs.get()
+            try:
+                future.set_result(job())
+            except BaseException as exc:  # handed to the caller, who re-raises it
+                future.set_exception(exc)
+
+
+_racer_thread = _RacerThread()
 
 
 class Isolate:
@@ -100,7 +161,8 @@ class Isolate:
     def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
         self.limits = limits
         self.broken = False
-        self._racer = MiniRacer()
+        self._racer = _racer_thread.call(MiniRacer)
+        self._closed = False
         self._racer.set_hard_memory_limit(limits.heap_bytes)
         self._racer.eval(_PRELUDE)
 
@@ -138,8 +200,17 @@ class Isolate:
         return int(self._racer.heap_stats().get("used_heap_size", 0))
 
     def close(self) -> None:
-        """Release the isolate."""
-        self._racer.close()
+        """Release the isolate (on the thread that created it; see :class:`_RacerThread`)."""
+        if not self._closed:
+            self._closed = True
+            _racer_thread.call(self._racer.close)
+
+    def __del__(self) -> None:
+        # An isolate nobody closed: mini-racer would free it on the collecting thread, which can
+        # crash. During interpreter shutdown no thread can be started any more; then it leaks.
+        if not getattr(self, "_closed", True):
+            with contextlib.suppress(RuntimeError):
+                _racer_thread.submit(self._racer.close)
 
     def __enter__(self) -> Isolate:
         return self
