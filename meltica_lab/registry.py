@@ -156,12 +156,26 @@ class Registry:
 
     @classmethod
     def from_text(cls, text: str, *, path: Path | None = None, root: Path | None = None) -> Registry:
-        """Parse registry JSON text; empty text and ``null`` are an empty registry (as the gateway)."""
+        """Parse registry JSON text; empty text and ``null`` are an empty registry (as the gateway).
+
+        A key given twice in one object is an error: a JSON reader would silently keep the last one,
+        and the next write would drop the other for good.
+        """
         where = str(path) if path else "registry.json"
         if not text.strip():
             return cls.from_dict({}, path=path, root=root)
+
+        def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+            data = dict(pairs)
+            if len(data) != len(pairs):
+                twice = next(key for key in data if sum(1 for k, _ in pairs if k == key) > 1)
+                raise RegistryError(
+                    f"{where}: duplicate key {twice!r} in one object: expected each key once", path=where
+                )
+            return data
+
         try:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=unique_keys)
         except json.JSONDecodeError as exc:
             raise RegistryError(
                 f"{where}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", path=where
@@ -347,6 +361,8 @@ class _Parser:
             raise self.fail(f"{where}.tag", f"expected a string, got {_kind(tag)}")
         if not isinstance(rel, str) or not rel.strip():
             raise self.fail(f"{where}.path", f"expected a relative path string, got {_kind(rel)}")
+        if "\x00" in rel:
+            raise self.fail(f"{where}.path", f"path {rel!r} contains a NUL character: expected a file path")
         self.check_path(f"{where}.path", rel)
         extra = {k: v for k, v in raw.items() if k not in ("tag", "path")}
         if extra:
