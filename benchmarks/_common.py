@@ -38,6 +38,12 @@ def synthetic_trades(n: int, *, seed: int, step_ms: int = 100, start: float = 20
     )
 
 
+def timed(action: Callable[[], Result], repeat: int) -> tuple[float, Result]:
+    """The median wall time of ``repeat`` runs of ``action`` and the last run's result."""
+    seconds, result, _, _ = timed_pair(action, lambda: None, repeat)
+    return seconds, result
+
+
 def timed_pair(
     first: Callable[[], Result], second: Callable[[], Other], repeat: int
 ) -> tuple[float, Result, float, Other]:

@@ -19,9 +19,9 @@ from pathlib import Path
 from _common import peak_rss_mb, timed, verdict
 from registry_scale import build_root
 
-from meltica_lab.jshost.module import ModuleHost
 from meltica_lab import loader as loader_module
 from meltica_lab import registry as registry_module
+from meltica_lab.jshost.module import ModuleHost
 from meltica_lab.loader import Loader
 
 

@@ -173,6 +173,8 @@ class MetadataCache:
         with self._connect() as db:
             db.execute("CREATE TABLE IF NOT EXISTS reports (version TEXT, hash TEXT, report TEXT, "
                        "PRIMARY KEY (version, hash))")
+            db.execute("CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, "
+                       "mtime_ns INTEGER, ino INTEGER, hash TEXT)")
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=30)
@@ -197,6 +199,21 @@ class MetadataCache:
 
 # Cache rows hold the dataclass fields as they are: rebuilding skips re-validating what the
 # validator already accepted (a warm refresh of 10,000 revisions reads 10,000 rows).
+    def file_hashes(self, base: str) -> dict[tuple[str, int, int, int], str]:
+        """Hashes of files under ``base`` computed by earlier processes, keyed by path and stat."""
+        with self._connect() as db:
+            rows = db.execute("SELECT path, size, mtime_ns, ino, hash FROM files WHERE path >= ? AND path < ?",
+                              (base + os.sep, base + chr(ord(os.sep) + 1))).fetchall()
+        return {(path, size, mtime, ino): digest for path, size, mtime, ino, digest in rows}
+
+    def put_file_hashes(self, hashes: dict[tuple[str, int, int, int], str]) -> None:
+        """Remember file hashes by path and stat (a changed file gets a new stat and is re-read)."""
+        if hashes:
+            with self._connect() as db:
+                db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
+                               [(*key, digest) for key, digest in hashes.items()])
+
+
 def _report_to_json(report: ModuleReport) -> dict[str, Any]:
     return {
         "metadata": dataclasses.asdict(report.metadata) if report.metadata else None,
@@ -232,12 +249,14 @@ class _OutsideRoot(Exception):
     pass
 
 
-def _file_hash(root: Path, rel: str, guard: RootGuard) -> tuple[str, int, bytes | None]:
+def _file_hash(
+    root: Path, rel: str, guard: RootGuard, remembered: dict[tuple[str, int, int, int], str]
+) -> tuple[str, int, bytes | None]:
     path = os.path.join(root, rel)
     st = os.stat(path)
     key = (path, st.st_size, st.st_mtime_ns, st.st_ino)
     with _MEMO_LOCK:
-        known = _HASH_MEMO.get(key)
+        known = _HASH_MEMO.get(key) or remembered.get(key)
     if known is not None:
         return known, st.st_size, None
     outside = guard.escapes(rel)
@@ -307,11 +326,13 @@ class Loader:
         files: dict[str, tuple[str, str, str, int, bytes | None]] = {}
         base = os.path.abspath(self.root)
         guard = RootGuard(base)
+        disk = MetadataCache(self._cache_dir) if self._cache_dir else None
+        remembered = disk.file_hashes(base) if disk else {}
         for name, entry in registry.strategies.items():
             for digest, location in entry.hashes.items():
                 path = os.path.join(base, location.path)
                 try:
-                    actual, size, data = _file_hash(self.root, location.path, guard)
+                    actual, size, data = _file_hash(base, location.path, guard, remembered)
                 except OSError as exc:
                     problems[digest] = Problem(name, digest, location.path, "missing",
                                                f"{path}: module file unreadable: {exc.strerror}")
@@ -327,7 +348,11 @@ class Loader:
                     )
                     continue
                 files[digest] = (name, location.path, path, size, data)
-        reports, evaluated, cached = self._reports(files)
+        if disk:
+            with _MEMO_LOCK:
+                seen = {k: v for k, v in _HASH_MEMO.items() if k[0].startswith(base + os.sep) and k not in remembered}
+            disk.put_file_hashes(seen)
+        reports, evaluated, cached = self._reports(files, disk)
         previous = self._state.revisions if self._state is not None else {}
         revisions: dict[str, Revision] = {}
         for digest, (name, rel, path, size, _) in files.items():
@@ -364,12 +389,11 @@ class Loader:
         return RefreshReport(len(revisions), evaluated, cached, tuple(problems.values()),
                              time.perf_counter() - started)
 
-    def _reports(self, files: dict[str, tuple[str, str, str, int, bytes | None]]
+    def _reports(self, files: dict[str, tuple[str, str, str, int, bytes | None]], disk: MetadataCache | None
                  ) -> tuple[dict[str, ModuleReport], int, int]:
         with _MEMO_LOCK:
             reports = {digest: _REPORT_MEMO[digest] for digest in files if digest in _REPORT_MEMO}
         missing = [digest for digest in files if digest not in reports]
-        disk = MetadataCache(self._cache_dir) if self._cache_dir else None
         if disk and missing:
             reports.update(disk.get_many(missing))
         cached = len(reports)
