@@ -196,9 +196,16 @@ def plan_migration(
     module_host = host or ModuleHost()
     items: list[PlanItem] = []
     conflicts: list[Conflict] = []
+    real_root = root_path.resolve()
     try:
         for path in _discover(root_path):
             rel = path.relative_to(root_path).as_posix()
+            resolved = path.resolve()
+            if not resolved.is_relative_to(real_root):
+                # a symlink out of the root: its code is not the operator's to register from here
+                conflicts.append(Conflict("outside-root", rel, f"{rel} resolves outside the root (to {resolved}); "
+                                          "copy the module into the root or remove the link"))
+                continue
             item, problems = _plan_file(root_path, rel, path.read_bytes(), layout, registry, registered_paths,
                                         module_host)
             conflicts.extend(problems)
