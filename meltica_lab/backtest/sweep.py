@@ -1,0 +1,514 @@
+"""Parameter sweeps: every revision × parameter set (× dataset) backtested in parallel, one table out.
+
+:func:`sweep` resolves every selector once, up front, to a pinned hash, and checks every grid value
+against each revision's ``metadata.config`` types before any run starts. Each run is one task for a
+``concurrent.futures.Executor``: by default a process pool with one worker per core
+(:func:`process_pool`); ``dask.distributed`` works through ``client.get_executor()``.
+
+Data goes to the workers once per sweep, not once per task: the parent writes the loaded event
+columns to ``.npy`` files in a scratch directory, and each worker process memory-maps them the first
+time a task needs them and keeps them in a per-process cache keyed by the digest of those columns.
+Every worker must be able to read the scratch directory (true of a local pool and of a
+``LocalCluster``; a cluster on other machines needs ``scratch=`` on shared storage).
+
+Each run is :func:`meltica_lab.backtest.run_backtest` in a fresh strategy session (a V8 isolate of
+its own), so no strategy state can leak from one run into the next and the table does not depend on
+how many workers there are or in which order they pick up tasks. Rows are in plan order (revisions
+as given, then datasets as given, then the grid's combinations with the last key varying fastest),
+indexed by ``run``. Wall-clock figures stay out of the table: ``table.attrs["execution"]`` holds
+them, with the worker that ran each task and whether that task had to load the data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import multiprocessing
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from cachetools import LRUCache
+from tqdm.auto import tqdm
+
+from meltica_lab.backtest.config import DRY_RUN, coerce_value, resolve_config
+from meltica_lab.backtest.data import BadRow, DataSource, MarketData, load_market_data
+from meltica_lab.backtest.engine import run_backtest
+from meltica_lab.backtest.events import MarketEvents
+from meltica_lab.backtest.options import SessionOptions
+from meltica_lab.errors import ConfigError, DataError, MelticaLabError, UsageError
+from meltica_lab.jshost.limits import Limits
+from meltica_lab.loader import Loader, Revision
+
+IDENTITY_COLUMNS = ("strategy", "tag", "hash", "selector", "data_source")
+"""The first columns of a sweep table: what ran (``selector``: as given) and on which data."""
+
+PROVENANCE_COLUMNS = (
+    "data_sha256",
+    "rows",
+    "rows_dropped",
+    "events",
+    "events_skipped",
+    "timestamp_unit",
+    "seed",
+    "config",
+    "options",
+    "engine_version",
+    "mini_racer_version",
+    "v8_version",
+)
+"""The last columns: each run's provenance (``config`` and ``options`` as JSON text, keys sorted)."""
+
+RANK_BY = ("Return [%]", "Max. Drawdown [%]")
+""":func:`best_first` order: highest return net of fees, then smallest drawdown, then run number."""
+
+EXCHANGE_OPTIONS = ("fees", "slippage_bps", "latency_ms", "fill_model", "capital", "chunk_size")
+"""Run options checked as :class:`SessionOptions` fields, then passed on to ``run_backtest``."""
+
+_EVENT_COLUMNS = ("ts", "kind", "symbol", "provider", "side", "values")
+_SHARED_CACHE_SIZE = 4
+_RESERVED = frozenset((*IDENTITY_COLUMNS, *PROVENANCE_COLUMNS))
+
+
+def _items(value: Any, single: tuple[type, ...]) -> list[Any]:
+    """``value`` as a list: itself when it is one item (a path is a str, and a str a Sequence)."""
+    return [value] if isinstance(value, single) or not isinstance(value, Iterable) else list(value)
+
+
+# -- plan: revisions, grid, run options ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Pinned:
+    revision: Revision
+    selectors: tuple[str, ...]
+
+
+def _revisions(strategies: str | Revision | Sequence[str | Revision], root: str | Path | None) -> list[_Pinned]:
+    """Each revision once, first mention first, with the selectors that named it; one loader."""
+    loader: Loader | None = None
+    pinned: dict[str, _Pinned] = {}
+    for item in _items(strategies, (str, Revision)):
+        if isinstance(item, Revision):
+            revision, text = item, item.selector
+        elif isinstance(item, str):
+            loader = loader or Loader(root)
+            revision, text = loader.resolve(item), item
+        else:
+            kind = type(item).__name__
+            raise UsageError(f"strategy: expected a selector or a Revision, got {kind}", field="strategy")
+        known = pinned.get(revision.hash)
+        if known is None:
+            pinned[revision.hash] = _Pinned(revision, (text,))
+        elif text not in known.selectors:
+            pinned[revision.hash] = _Pinned(revision, (*known.selectors, text))
+    if not pinned:
+        raise UsageError("sweep: no strategy given", field="strategy")
+    return list(pinned.values())
+
+
+def _grid_axes(grid: Mapping[str, Any] | None) -> dict[str, list[Any]]:
+    """The grid as lists of values, its shape checked: text keys, each with at least one value."""
+    if grid is None:
+        return {}
+    if not isinstance(grid, Mapping):
+        raise ConfigError(f"grid: expected a mapping of config keys to lists of values, got {type(grid).__name__}")
+    axes: dict[str, list[Any]] = {}
+    for key, values in grid.items():
+        if not isinstance(key, str) or not key.strip():
+            raise ConfigError(f"grid: keys must be config key names, got {key!r}", field=str(key))
+        if key in _RESERVED:
+            raise ConfigError(
+                f"grid: {key} is the name of a sweep table column ({', '.join(sorted(_RESERVED))})", field=key
+            )
+        if isinstance(values, str | bytes | Mapping) or not isinstance(values, Iterable):
+            raise ConfigError(f"grid: {key}: expected a list of values, got {values!r}", field=key)
+        axes[key] = list(values)
+        if not axes[key]:
+            raise ConfigError(f"grid: {key}: expected at least one value, got an empty list", field=key)
+    return axes
+
+
+def _parameter_sets(
+    revision: Revision, axes: Mapping[str, list[Any]], base: Mapping[str, Any]
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Every combination for one revision: (grid values as coerced, the config as applied)."""
+    fields = {f.name: f for f in revision.metadata.config}
+    where = f"grid for {revision.selector}"
+    coerced_axes = []
+    for key, values in axes.items():
+        if key not in fields and key != DRY_RUN:
+            known = ", ".join(sorted({*fields, DRY_RUN}))
+            raise ConfigError(f"{where}: unknown key {key}; known keys: {known}", field=key, selector=revision.selector)
+        declared = fields[key].type if key in fields else "bool"
+        coerced = [coerce_value(key, declared, v, where=where) for v in values]
+        for i, value in enumerate(coerced):
+            # 1 == 1.0 == True in Python; only values of one type and equal are the same run
+            same = next((j for j in range(i) if type(coerced[j]) is type(value) and coerced[j] == value), None)
+            if same is not None:
+                raise ConfigError(
+                    f"{where}: {key}: {values[same]!r} and {values[i]!r} are the same {declared} value {value!r}",
+                    field=key,
+                    selector=revision.selector,
+                )
+        coerced_axes.append(coerced)
+    sets = []
+    for combination in itertools.product(*coerced_axes):
+        params = dict(zip(axes, combination, strict=True))
+        sets.append((params, resolve_config(revision.metadata.config, {**base, **params}, strategy=revision.selector)))
+    return sets
+
+
+def _run_options(providers: Sequence[str], symbol: str | None, seed: int, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The keyword arguments every run gets besides its config and seed, checked now."""
+    unknown = sorted(set(options) - {*EXCHANGE_OPTIONS, "limits"})
+    if unknown:
+        known = ", ".join((*EXCHANGE_OPTIONS, "limits", "config", "providers", "symbol", "drop_bad_rows"))
+        raise UsageError(f"sweep: unknown run option(s) {', '.join(unknown)}; known: {known}", field=unknown[0])
+    if "limits" in options and not isinstance(options["limits"], Limits):
+        raise UsageError(f"limits: expected a Limits value, got {options['limits']!r}", field="limits")
+    # SessionOptions checks each value and names the one at fault (the runs build the same)
+    SessionOptions(providers=tuple(providers), seed=seed, **{k: v for k, v in options.items() if k != "limits"})
+    return {"providers": tuple(providers), "symbol": symbol, **options}
+
+
+def _markets(
+    data: DataSource | MarketData | Sequence[DataSource | MarketData],
+    *,
+    drop_bad_rows: bool,
+    symbol: str | None,
+    provider: str,
+) -> list[MarketData]:
+    """Every dataset loaded (as ``run_backtest`` would load it), in the order given."""
+    items = _items(data, (str, Path, pd.DataFrame, MarketData))
+    if not items:
+        raise UsageError("sweep: no market data given", field="data")
+    return [
+        d
+        if isinstance(d, MarketData)
+        else load_market_data(d, drop_bad_rows=drop_bad_rows, default_symbol=symbol or "", default_provider=provider)
+        for d in items
+    ]
+
+
+# -- data shared with the workers ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _SharedData:
+    """Where loaded market data lies as ``.npy`` columns, the digest of exactly those bytes, and the
+    data's name for messages (its source and ``data_sha256``)."""
+
+    digest: str
+    directory: str
+    label: str
+
+
+def _share(market: MarketData, scratch: Path) -> _SharedData:
+    """Write ``market`` under ``scratch`` once per distinct content (a rename makes it appear whole)."""
+    events = market.events
+    meta = json.dumps(
+        {
+            "symbols": list(events.symbols),
+            "providers": list(events.providers),
+            "sha256": market.sha256,
+            "rows": market.rows,
+            "dropped": [asdict(bad) for bad in market.dropped],
+            "source": market.source,
+            "timestamp_unit": market.timestamp_unit,
+        },
+        sort_keys=True,
+    )
+    arrays = {name: np.ascontiguousarray(getattr(events, name)) for name in _EVENT_COLUMNS}
+    digest = hashlib.sha256(meta.encode())
+    for name, array in arrays.items():
+        digest.update(f"{name}:{array.dtype.str}:{array.shape}".encode())
+        digest.update(array.data)
+    directory = scratch / digest.hexdigest()
+    if not directory.exists():
+        staging = Path(tempfile.mkdtemp(dir=scratch, prefix=".staging-"))
+        for name, array in arrays.items():
+            np.save(staging / f"{name}.npy", array)
+        (staging / "meta.json").write_text(meta, encoding="utf-8")
+        staging.rename(directory)
+    label = f"{market.source} ({market.sha256[:19]}…)"
+    return _SharedData("sha256:" + digest.hexdigest(), str(directory), label)
+
+
+def _open_shared(shared: _SharedData) -> MarketData:
+    """The market data of ``shared``, its columns memory-mapped read-only."""
+    directory = Path(shared.directory)
+    try:
+        meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+        columns = {name: np.load(directory / f"{name}.npy", mmap_mode="r") for name in _EVENT_COLUMNS}
+    except OSError as exc:
+        raise DataError(
+            f"{directory}: the sweep's market data cannot be read on worker {_worker_name()} ({exc.strerror}); "
+            "pass scratch= a directory that every worker can read",
+            path=str(directory),
+        ) from None
+    events = MarketEvents(**columns, symbols=tuple(meta["symbols"]), providers=tuple(meta["providers"]))
+    return MarketData(
+        events=events,
+        sha256=meta["sha256"],
+        rows=meta["rows"],
+        dropped=tuple(BadRow(**bad) for bad in meta["dropped"]),
+        source=meta["source"],
+        timestamp_unit=meta["timestamp_unit"],
+    )
+
+
+# One per process: a worker maps each dataset once and every later task of the sweep reuses it.
+_SHARED: LRUCache[str, MarketData] = LRUCache(maxsize=_SHARED_CACHE_SIZE)
+_SHARED_LOCK = threading.Lock()
+
+
+def _shared_market(shared: _SharedData) -> tuple[MarketData, bool]:
+    """The data for a task, and whether this task had to load it (False: this process had it)."""
+    with _SHARED_LOCK:
+        market = _SHARED.get(shared.digest)
+        if market is not None:
+            return market, False
+        market = _open_shared(shared)
+        _SHARED[shared.digest] = market
+        return market, True
+
+
+# -- the task a worker runs ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Task:
+    run: int
+    revision: Revision
+    selector: str
+    data: _SharedData
+    params: Mapping[str, Any]
+    config: Mapping[str, Any]
+    seed: int
+    options: Mapping[str, Any]
+
+    def describe(self) -> str:
+        params = "".join(f", {k}={v!r}" for k, v in self.params.items())
+        return f"sweep run {self.run} ({self.revision.selector} on {self.data.label}{params})"
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """A MelticaLabError carried back as a value: subclasses that take required keyword-only
+    arguments (JSLimitError's ``kind``) cannot be unpickled the ordinary way."""
+
+    kind: type[MelticaLabError]
+    state: Mapping[str, Any]
+
+    def error(self, context: str) -> MelticaLabError:
+        """The original error, its message prefixed with ``context``; built without ``__init__``,
+        whose arguments differ per subclass, from the attributes (path, field, handler, kind...)."""
+        error = self.kind.__new__(self.kind)
+        error.__dict__.update(self.state)
+        error.message = f"{context}: {self.state['message']}"
+        error.args = (error.message,)
+        return error
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    run: int
+    summary: Mapping[str, Any]
+    provenance: Mapping[str, Any]
+    worker: str
+    seconds: float
+    data_loaded: bool
+    failure: _Failure | None = None
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _run_task(task: _Task) -> _Outcome:
+    """Run one task in the current (worker) process."""
+    started = time.perf_counter()
+    loaded = False
+    try:
+        market, loaded = _shared_market(task.data)
+        result = run_backtest(task.revision, market, config=task.config, seed=task.seed, progress=False, **task.options)
+    except MelticaLabError as exc:
+        failure = _Failure(type(exc), dict(exc.__dict__))
+        return _Outcome(task.run, {}, {}, _worker_name(), time.perf_counter() - started, loaded, failure)
+    provenance = {name: result.provenance[name] for name in ("data_source", *PROVENANCE_COLUMNS)}
+    return _Outcome(
+        run=task.run,
+        summary=result.summary.to_dict(),
+        provenance=provenance,
+        worker=_worker_name(),
+        seconds=time.perf_counter() - started,
+        data_loaded=loaded,
+    )
+
+
+# -- execution -----------------------------------------------------------------------------------
+
+
+def _cores() -> int:
+    """CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
+    """A process pool for :func:`sweep`: ``workers`` processes (default: one per core).
+
+    Workers start from a fork server that has this module imported, never as forks of the calling
+    process: a process that has run V8 cannot be forked safely (V8's threads do not survive a fork),
+    and a fork server makes each worker's start cheap. Use it as a context manager, or call
+    ``shutdown()``; a pool passed to several sweeps keeps each dataset mapped in its workers.
+    """
+    count = _cores() if workers is None else workers
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise UsageError(f"workers: expected a positive whole number, got {workers!r}", field="workers")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return ProcessPoolExecutor(max_workers=count, mp_context=context)
+
+
+def _execute(tasks: list[_Task], executor: Executor, progress: bool) -> list[_Outcome]:
+    """Every task's outcome, in task order; the first failure cancels what has not started."""
+    outcomes: list[_Outcome | None] = [None] * len(tasks)
+    futures: list[Future[_Outcome]] = []
+    try:
+        futures = [executor.submit(_run_task, task) for task in tasks]
+        with tqdm(total=len(tasks), disable=not progress, unit="run", desc="sweep") as bar:
+            for future in as_completed(futures):
+                outcome = future.result()
+                if outcome.failure is not None:
+                    raise outcome.failure.error(tasks[outcome.run].describe())
+                outcomes[outcome.run] = outcome
+                bar.update()
+    finally:
+        for future in futures:
+            future.cancel()
+    return [o for o in outcomes if o is not None]
+
+
+def _table(tasks: list[_Task], outcomes: list[_Outcome]) -> pd.DataFrame:
+    """One row per task, in task order; wall-clock figures only in ``attrs["execution"]``."""
+    rows = []
+    for task, outcome in zip(tasks, outcomes, strict=True):
+        p = outcome.provenance
+        identity = (task.revision.name, task.revision.tag, task.revision.hash, task.selector, p["data_source"])
+        rows.append(
+            {
+                **dict(zip(IDENTITY_COLUMNS, identity, strict=True)),
+                **task.params,
+                **outcome.summary,
+                **{name: p[name] for name in PROVENANCE_COLUMNS},
+                "config": json.dumps(p["config"], sort_keys=True),
+                "options": json.dumps(p["options"], sort_keys=True),
+            }
+        )
+    table = pd.DataFrame.from_records(rows, index=pd.RangeIndex(len(rows), name="run"))
+    table.attrs["execution"] = {
+        "tasks": [
+            {"run": o.run, "worker": o.worker, "seconds": round(o.seconds, 6), "data_loaded": o.data_loaded}
+            for o in outcomes
+        ]
+    }
+    return table
+
+
+# -- the entry point -----------------------------------------------------------------------------
+
+
+def sweep(
+    strategy_or_list: str | Revision | Sequence[str | Revision],
+    data: DataSource | MarketData | Sequence[DataSource | MarketData],
+    grid: Mapping[str, Sequence[Any]] | None = None,
+    *,
+    root: str | Path | None = None,
+    executor: Executor | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    config: Mapping[str, Any] | None = None,
+    providers: Sequence[str] = ("backtest",),
+    symbol: str | None = None,
+    drop_bad_rows: bool = False,
+    scratch: str | Path | None = None,
+    **options: Any,
+) -> pd.DataFrame:
+    """Backtest every revision × grid combination (× dataset, when several are given); one table.
+
+    ``strategy_or_list`` is one or several selectors or ``Revision`` objects, resolved once with
+    ``Loader(root)`` before anything runs; a hash named twice runs once. ``data`` is one or several
+    DataFrames, CSV/Parquet paths or :class:`MarketData`, each loaded once in this process.
+    ``grid`` maps config keys to the values to try, e.g. ``{"lookback": [10, 20], "threshold":
+    [0.001, 0.002]}``; every value is coerced by each revision's declared type first, and a key a
+    revision does not declare, a value that does not fit or two entries that coerce to the same
+    value raise :class:`ConfigError` naming them before any run starts. ``config`` holds fixed
+    values for the other keys (a key cannot be in both). ``seed``, ``providers``, ``symbol``,
+    ``drop_bad_rows`` and ``options`` (``fees``, ``slippage_bps``, ``latency_ms``, ``fill_model``,
+    ``capital``, ``chunk_size``, ``limits``) mean what they mean to :func:`run_backtest` and apply
+    to every run.
+
+    ``executor`` is any ``concurrent.futures.Executor`` (``dask.distributed``:
+    ``client.get_executor()``); without one, :func:`process_pool` with one worker per core is used
+    for this sweep. ``scratch`` is where the data is written for the workers (default: the system's
+    temporary directory); it is removed afterwards. A progress bar counts finished runs unless
+    ``progress`` is false.
+
+    Returns a DataFrame indexed by ``run`` in plan order (see the module docstring): the
+    :data:`IDENTITY_COLUMNS`, one column per grid key (values as coerced), every summary metric of
+    :func:`run_backtest`, then the :data:`PROVENANCE_COLUMNS`. The same inputs give the same table,
+    byte for byte, whatever the executor. A run that fails raises its error (same class) with the run
+    named in the message, and the runs not yet started are cancelled.
+    """
+    started = time.perf_counter()
+    run_options = _run_options(providers, symbol, seed, options)
+    pinned = _revisions(strategy_or_list, root)
+    axes = _grid_axes(grid)
+    base = dict(config or {})
+    overlap = sorted(set(axes) & set(base))
+    if overlap:
+        raise UsageError(f"config: {', '.join(overlap)} also in the grid; give each key in one place", field=overlap[0])
+    plans = [(p, _parameter_sets(p.revision, axes, base)) for p in pinned]
+    markets = _markets(data, drop_bad_rows=drop_bad_rows, symbol=symbol, provider=providers[0])
+    spill = Path(tempfile.mkdtemp(prefix="meltica-sweep-", dir=scratch))
+    try:
+        datasets = list(dict.fromkeys(_share(m, spill) for m in markets))
+        tasks: list[_Task] = []
+        for p, sets in plans:
+            for shared in datasets:
+                for params, applied in sets:
+                    selector = ", ".join(p.selectors)
+                    tasks.append(_Task(len(tasks), p.revision, selector, shared, params, applied, seed, run_options))
+        pool = executor if executor is not None else process_pool()
+        try:
+            outcomes = _execute(tasks, pool, progress)
+        finally:
+            if executor is None:
+                pool.shutdown(wait=True, cancel_futures=True)
+    finally:
+        # workers of a caller's executor may still map the files; POSIX frees them on unmap
+        shutil.rmtree(spill, ignore_errors=True)
+    table = _table(tasks, outcomes)
+    table.attrs["execution"]["wall_seconds"] = round(time.perf_counter() - started, 6)
+    return table
+
+
+def best_first(table: pd.DataFrame) -> pd.DataFrame:
+    """A sweep table ranked by :data:`RANK_BY`: highest ``Return [%]`` (net of fees) first, then the
+    smallest ``Max. Drawdown [%]``, then the lower run number; a deterministic order."""
+    order = table.reset_index().sort_values(
+        [*RANK_BY, table.index.name or "index"], ascending=[False, True, True], kind="mergesort"
+    )
+    return order.set_index(table.index.name or "index")
