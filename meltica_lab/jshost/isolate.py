@@ -32,6 +32,7 @@ from meltica_lab.errors import MelticaLabError, StrategyRuntimeError
 from meltica_lab.jshost.limits import DEFAULT_LIMITS, Limits
 
 _T = TypeVar("_T")
+_FLUSH_SECONDS = 0.5
 
 _PRELUDE = """
 (function () {
@@ -163,6 +164,7 @@ class Isolate:
         self.broken = False
         self._racer = _racer_thread.call(MiniRacer)
         self._closed = False
+        self._cancelled_call_pending = False
         self._racer.set_hard_memory_limit(limits.heap_bytes)
         self._racer.eval(_PRELUDE)
 
@@ -177,8 +179,10 @@ class Isolate:
             raise JSLimitError("isolate unusable after reaching its heap limit", kind="heap")
         limit = self.limits.call_seconds if seconds is None else seconds
         try:
+            self._cancelled_call_pending = False
             return self._racer.eval(code, timeout_sec=limit)
         except JSTimeoutException:
+            self._cancelled_call_pending = True
             raise JSLimitError(f"time limit of {limit:g} s exceeded", kind="time") from None
         except JSOOMException:
             self.broken = True
@@ -201,9 +205,15 @@ class Isolate:
 
     def close(self) -> None:
         """Release the isolate (on the thread that created it; see :class:`_RacerThread`)."""
-        if not self._closed:
-            self._closed = True
-            _racer_thread.call(self._racer.close)
+        if self._closed:
+            return
+        self._closed = True
+        if self._cancelled_call_pending and not self.broken:
+            # V8 reports the stopped call after the fact; once a later call has returned, that report
+            # has arrived. Closed earlier, mini-racer would deliver it to a closed event loop (noise).
+            with contextlib.suppress(JSEvalException):
+                self._racer.eval("0", timeout_sec=_FLUSH_SECONDS)
+        _racer_thread.call(self._racer.close)
 
     def __del__(self) -> None:
         # An isolate nobody closed: mini-racer would free it on the collecting thread, which can

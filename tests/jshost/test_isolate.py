@@ -1,0 +1,141 @@
+"""The sandboxed isolate: what strategy code sees, how failures and limits come back, thread safety."""
+
+import asyncio
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+
+from meltica_lab.jshost.isolate import Isolate, JSError, JSLimitError
+from meltica_lab.jshost.limits import Limits
+
+
+@pytest.fixture
+def isolate():
+    with Isolate(Limits(eval_seconds=0.25, call_seconds=2.0, heap_bytes=64 * 2**20)) as iso:
+        yield iso
+
+
+@pytest.mark.parametrize("name", ["setTimeout", "clearTimeout", "WebAssembly", "require", "process"])
+def test_host_globals_are_gone(isolate, name):
+    assert isolate.eval(f"typeof {name}") == "undefined"
+
+
+def test_console_is_a_frozen_no_op_that_cannot_carry_state(isolate):
+    assert isolate.eval("console.log('x'); console.error(1); Object.isFrozen(console)") is True
+    assert isolate.eval("Object.isFrozen(console.log) && console.log.prototype === undefined") is True
+
+
+def test_syntax_error_reports_line_and_column(isolate):
+    with pytest.raises(JSError) as caught:
+        isolate.eval("let a = 1;\nlet b = ;")
+    error = caught.value
+    assert (error.stage, error.line, error.column, error.script) == ("compile", 2, 9, "<anonymous>")
+    assert error.js_message == "SyntaxError: Unexpected token ';'"
+
+
+def test_thrown_error_reports_where_it_was_thrown(isolate):
+    with pytest.raises(JSError) as caught:
+        isolate.eval('const e = new TypeError("boom");\n\n  throw e;')
+    assert (caught.value.stage, caught.value.js_message) == ("execute", "TypeError: boom")
+    assert (caught.value.line, caught.value.column) == (3, 3)
+
+
+def test_a_message_over_several_lines_still_gives_the_column(isolate):
+    with pytest.raises(JSError) as caught:
+        isolate.eval('\n    throw new Error("first\\nsecond");')
+    assert (caught.value.js_message, caught.value.line, caught.value.column) == ("Error: first", 2, 5)
+
+
+def test_a_thrown_string_is_its_own_message(isolate):
+    with pytest.raises(JSError) as caught:
+        isolate.eval('throw "plain"')
+    assert caught.value.js_message == "plain"
+
+
+def test_time_limit_stops_a_loop_and_the_isolate_stays_usable(isolate):
+    with pytest.raises(JSLimitError) as caught:
+        isolate.eval("while (true) {}", seconds=0.1)
+    assert caught.value.kind == "time"
+    assert "0.1 s" in caught.value.message
+    assert isolate.eval("6 * 7") == 42
+
+
+def test_heap_limit_stops_allocation_and_marks_the_isolate_broken(isolate):
+    with pytest.raises(JSLimitError) as caught:
+        isolate.eval("const a = []; while (true) a.push(new Array(100000).fill(1.5));")
+    assert caught.value.kind == "heap"
+    assert "64 MiB" in caught.value.message
+    assert isolate.broken
+    with pytest.raises(JSLimitError):
+        isolate.eval("1")
+
+
+def test_eval_json_brings_back_structures(isolate):
+    assert isolate.eval_json("({a: [1, 'x', null], b: true})") == {"a": [1, "x", None], "b": True}
+
+
+def test_time_limits_work_when_created_inside_a_running_event_loop():
+    # A Jupyter kernel runs cells inside an asyncio loop; mini-racer would adopt it and refuse timeouts.
+    async def inside_loop() -> str:
+        with Isolate() as iso:
+            try:
+                iso.eval("while (true) {}", seconds=0.1)
+            except JSLimitError as exc:
+                return exc.kind
+        return "no limit"
+
+    assert asyncio.run(inside_loop()) == "time"
+
+
+def test_isolates_can_be_used_and_closed_from_any_thread():
+    isolates: list[Isolate] = []
+    worker = threading.Thread(target=lambda: isolates.append(Isolate()))
+    worker.start()
+    worker.join()
+    assert isolates[0].eval("1 + 1") == 2
+    isolates[0].close()
+
+
+def _run_python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120)
+
+
+def test_closing_on_another_thread_after_touching_the_built_ins_does_not_crash_the_process():
+    # mini-racer 0.14 segfaults freeing such a context on a thread other than its creator's.
+    result = _run_python(
+        """
+        import threading
+        from meltica_lab.jshost.module import ModuleHost
+        holder = []
+        def work():
+            host = ModuleHost()
+            host.inspect("module.exports = {}", filename="x.js")
+            holder.append(host)
+        t = threading.Thread(target=work); t.start(); t.join()
+        holder[0].close()
+        print("closed")
+        """
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "closed"
+
+
+def test_an_isolate_nobody_closed_is_released_safely():
+    result = _run_python(
+        """
+        import gc, threading
+        from meltica_lab.jshost.isolate import Isolate
+        def work():
+            iso = Isolate()
+            iso.eval("Reflect.ownKeys(globalThis).map((k) => Reflect.getOwnPropertyDescriptor(globalThis, k))")
+            iso.eval("[].values().map((x) => x); /(?:)/g[Symbol.matchAll]('')")
+        t = threading.Thread(target=work); t.start(); t.join()
+        gc.collect()
+        print("released")
+        """
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "released" in result.stdout
