@@ -55,15 +55,15 @@ class Diagnostic:
     def from_dict(cls, data: Any) -> Diagnostic:
         """Inverse of :meth:`to_dict`; raises :class:`ModuleError` naming the field that does not fit."""
         if not isinstance(data, dict):
-            raise ModuleError(f"diagnostic must be an object, got {type(data).__name__}", field="diagnostic")
+            raise ModuleError(f"diagnostic must be an object, got {type(data).__name__}")
         stage = data.get("stage")
         if stage not in get_args(Stage):
-            raise ModuleError(f"diagnostic stage must be one of {get_args(Stage)}, got {stage!r}", field="stage")
+            raise ModuleError(f"diagnostic stage must be one of {get_args(Stage)}, got {stage!r}")
         fields: dict[str, Any] = {}
         for key, kind, default in (("message", str, ""), ("line", int, 0), ("column", int, 0), ("hint", str, "")):
             value = data.get(key, default)
             if not isinstance(value, kind) or isinstance(value, bool):
-                raise ModuleError(f"diagnostic {key} must be {kind.__name__}, got {value!r}", field=key)
+                raise ModuleError(f"diagnostic {key} must be {kind.__name__}, got {value!r}")
             fields[key] = value
         return cls(stage=stage, **fields)
 

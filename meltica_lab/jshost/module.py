@@ -355,7 +355,7 @@ class ModuleReport:
             ("stoppedByLimit", stopped, bool),
         ):
             if not isinstance(value, wanted):
-                raise ModuleError(f"module report {key} has the wrong type: {value!r}", field=key)
+                raise ModuleError(f"module report {key} has the wrong type: {value!r}")
         return cls(
             metadata=None if metadata is None else Metadata.from_dict(metadata),
             diagnostics=tuple(Diagnostic.from_dict(d) for d in diagnostics),
