@@ -18,32 +18,12 @@ from meltica_lab.cli import main
 from meltica_lab.errors import MelticaLabError
 from meltica_lab.registry import load_registry
 from meltica_lab.reports import NOTEBOOK_DIR, notebook_parameters, run_report
-from tests.notebooks.conftest import printed
+from tests.notebooks.notebook_files import errors_in, html_outputs, printed
 
 PROJECT = NOTEBOOK_DIR.parent
 SMALL_DATA = PROJECT / "examples" / "data" / "btc_trades_small.csv"
 NOTEBOOKS = ("migration", "drift_review", "pinned_backtest")
 HERE = Path(__file__).resolve().parent
-
-
-def errors_in(notebook: Path) -> list[str]:
-    """Every error output of an executed notebook, as ``ename: evalue``."""
-    data = nbformat.read(str(notebook), as_version=4)
-    return [
-        f"{out['ename']}: {out['evalue']}"
-        for cell in data.cells if cell.cell_type == "code"
-        for out in cell.get("outputs", []) if out.get("output_type") == "error"
-    ]
-
-
-def html_outputs(notebook: Path) -> str:
-    """All ``text/html`` outputs of an executed notebook, joined."""
-    data = nbformat.read(str(notebook), as_version=4)
-    return "\n".join(
-        out.get("data", {}).get("text/html", "")
-        for cell in data.cells if cell.cell_type == "code"
-        for out in cell.get("outputs", [])
-    )
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)

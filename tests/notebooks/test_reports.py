@@ -20,7 +20,7 @@ from meltica_lab.reports import (
     run_report,
 )
 from tests.conftest import snapshot_tree
-from tests.notebooks.conftest import printed
+from tests.notebooks.notebook_files import printed
 
 PAPERMILL = Path(sys.executable).with_name("papermill")
 

@@ -11,7 +11,7 @@ from meltica_lab.errors import UsageError
 from meltica_lab.loader import Loader
 from meltica_lab.widgets import BacktestPanel
 from meltica_lab.widgets.backtest_panel import data_choices, data_files
-from tests.widgets.conftest import SMALL_DATA
+from tests.widgets.flipper import SMALL_DATA
 
 
 @pytest.fixture

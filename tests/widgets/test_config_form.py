@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipywidgets as widgets
 
 from meltica_lab.widgets.config_form import ConfigForm
-from tests.widgets.conftest import Field
+from tests.widgets.flipper import Field
 
 FIELDS = (
     Field("lookback", "int", 20),

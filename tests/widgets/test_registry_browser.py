@@ -7,7 +7,7 @@ from pathlib import Path
 from meltica_lab.registry import edit_registry
 from meltica_lab.runtime import Manager
 from meltica_lab.widgets import RegistryBrowser
-from tests.widgets.conftest import add_flipper
+from tests.widgets.flipper import add_flipper
 
 
 def test_revisions_show_tags_usage_and_retired_flags(flipper_root: Path, tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from meltica_lab.loader import Loader
 from meltica_lab.widgets import RevisionCompare
-from tests.widgets.conftest import SMALL_DATA
+from tests.widgets.flipper import SMALL_DATA
 
 
 def test_fewer_than_two_revisions_is_reported_in_the_output_area(flipper_loader: Loader) -> None:
