@@ -1,0 +1,96 @@
+"""Code the hardening tests run in other processes: registry writers, a polling reader, crash victims.
+
+Every function here is a process entry point (importable by ``multiprocessing`` in a fresh
+interpreter); each writes what it did to a JSON file beside the root, never inside it, so the
+parent can check the root against an exact account. This module holds no tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+from meltica_lab.registry import REGISTRY_FILE, Registry, content_hash, edit_registry
+from tests.hardening.conftest import CLEAN, strategy_source
+
+
+def revision_source(worker: int, step: int) -> str:
+    """The module a worker uploads at one step: valid, of strategy ``alpha``, with unique bytes."""
+    return strategy_source(CLEAN, f"w{worker}-u{step}", create=f"/* worker {worker} step {step} */")
+
+
+def mixed_edits(root: str, cache: str, worker: int, steps: int, seed: int, out: str) -> None:
+    """Uploads, new tags and moves of the shared tag ``shared``, in random order; logs each result."""
+    from meltica_lab.runtime import Manager
+
+    rng = random.Random(seed)
+    registry = Registry.from_text(Path(root, REGISTRY_FILE).read_text(encoding="utf-8"))
+    known = sorted(registry.strategies[CLEAN].hashes)
+    done: list[dict[str, Any]] = []
+    with Manager(root, cache_dir=cache) as manager:
+        for step in range(steps):
+            kind = rng.choice(("upload", "upload", "tag", "shared", "shared"))
+            if kind == "upload":
+                result = manager.upload(revision_source(worker, step), promote_latest=False)
+                known.append(result.hash)
+                done.append({"op": "upload", "tag": result.tag, "hash": result.hash})
+            else:
+                tag = "shared" if kind == "shared" else f"w{worker}-t{step}"
+                moved = manager.assign_tag(CLEAN, tag, rng.choice(known), refresh=False)
+                done.append({"op": kind, "tag": tag, "hash": moved.hash, "previous": moved.previous_hash})
+    Path(out).write_text(json.dumps(done), encoding="utf-8")
+
+
+def poll_registry(root: str, stop_file: str, out: str) -> None:
+    """Parse the registry as fast as possible until ``stop_file`` exists; every registered file must
+    exist with its hash at every read. Records the number of reads and every failure."""
+    reads, failures = 0, []
+    path = Path(root, REGISTRY_FILE)
+    while not os.path.exists(stop_file):
+        try:
+            registry = Registry.from_text(path.read_text(encoding="utf-8"), path=path, root=Path(root))
+            for entry in registry.strategies.values():
+                for digest, location in entry.hashes.items():
+                    actual = content_hash(Path(root, location.path).read_bytes())
+                    if actual != digest:
+                        failures.append(f"{location.path}: {actual} != {digest}")
+        except Exception as exc:  # any failure at all is what this reader is here to report
+            failures.append(f"{type(exc).__name__}: {exc}")
+        reads += 1
+        time.sleep(0.002)  # leave the writers the CPU: a read every few milliseconds is plenty
+    Path(out).write_text(json.dumps({"reads": reads, "failures": failures[:20]}), encoding="utf-8")
+
+
+# -- crash victims: each signals readiness by creating ``ready``, then writes until it is killed ----------
+def endless_tag_edits(root: str, ready: str) -> None:
+    """Registry edits in a loop: new tags, moved tags, on the revisions already registered."""
+    registry = Registry.from_text(Path(root, REGISTRY_FILE).read_text(encoding="utf-8"))
+    hashes = sorted(registry.strategies[CLEAN].hashes)
+    Path(ready).touch()
+    for step in range(1_000_000):
+        with edit_registry(root, f"crash trial step {step}") as draft:
+            draft.assign_tag(CLEAN, f"t{step % 50}", hashes[step % len(hashes)])
+            draft.assign_tag(CLEAN, "moving", hashes[(step + 1) % len(hashes)])
+
+
+def endless_uploads(root: str, cache: str, ready: str) -> None:
+    """Uploads of new revisions in a loop, through the runtime manager."""
+    from meltica_lab.runtime import Manager
+
+    with Manager(root, cache_dir=cache) as manager:
+        Path(ready).touch()
+        for step in range(1_000_000):
+            manager.upload(revision_source(0, step), promote_latest=step % 2 == 0)
+
+
+def write_migration(root: str, ready: str) -> None:
+    """``meltica-lab migrate --write`` on the root (interrupted or not, as the parent decides)."""
+    from meltica_lab.cli import main
+
+    Path(ready).touch()
+    main(["migrate", "--root", root, "--write"])
+    time.sleep(60)  # done: wait to be killed, so that every trial ends the same way
