@@ -141,6 +141,10 @@ class StrategyRuntimeError(MelticaLabError):
         self.handler = handler
 
 
+class NotebookError(MelticaLabError):
+    """A report notebook failed to execute; the message names the notebook, the cell and the exception."""
+
+
 class InstanceError(MelticaLabError):
     """A runtime-manager instance operation is not possible (unknown id, already running, ...)."""
 

@@ -33,7 +33,7 @@ from typing import Any
 
 import yaml
 
-from meltica_lab.errors import MelticaLabError, UsageError
+from meltica_lab.errors import MelticaLabError, NotebookError, UsageError
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 """The project's notebooks (present in a source checkout); bare names given to :func:`find_notebook` look here."""
@@ -220,11 +220,11 @@ def _failure(notebook: Path, exc: Exception) -> MelticaLabError:
 
     if isinstance(exc, PapermillExecutionError):
         first_line = exc.source.strip().splitlines()[0] if exc.source.strip() else ""
-        return MelticaLabError(
+        return NotebookError(
             f"{notebook}: the cell starting {first_line!r} (In [{exc.exec_count}]) failed: {exc.ename}: {exc.evalue}",
             path=str(notebook),
         )
-    return MelticaLabError(f"{notebook}: could not be executed: {type(exc).__name__}: {exc}", path=str(notebook))
+    return NotebookError(f"{notebook}: could not be executed: {type(exc).__name__}: {exc}", path=str(notebook))
 
 
 def run_report(
