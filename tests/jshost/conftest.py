@@ -35,6 +35,12 @@ def module_js(meta: dict[str, Any] | str | None = None, *, create: str = "functi
     return f"{before}module.exports = {{ metadata: {text}, create: {create} }};\n{after}"
 
 
+def probe_js(expression: str, *, before: str = "") -> str:
+    """A valid module whose ``metadata.description`` is ``String(expression)``, computed inside the module."""
+    meta = json.dumps(metadata(description="__PROBE__")).replace('"__PROBE__"', f"String({expression})")
+    return module_js(meta, before=before)
+
+
 @pytest.fixture
 def host() -> Iterator[ModuleHost]:
     """A fresh module host with :data:`SHORT` limits (its counters start at zero)."""
