@@ -702,10 +702,29 @@ def _append_history(root: Path, changes: list[TagChange]) -> None:
     if not changes:
         return
     text = "".join(json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in changes)
-    with open(root / HISTORY_FILE, "a", encoding="utf-8") as handle:
-        handle.write(text)
+    with open(root / HISTORY_FILE, "a+b") as handle:
+        # A record cut short by a crash has no line end; appended to, it would swallow the first new
+        # record into one unreadable line. It was never a complete record: drop it (the lock is held).
+        handle.truncate(_complete_lines_end(handle))
+        handle.write(text.encode("utf-8"))
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def _complete_lines_end(handle: Any) -> int:
+    """The offset just after the last line end of a binary file (0 when it has none)."""
+    end = position = handle.seek(0, os.SEEK_END)
+    while position > 0:
+        start = max(0, position - 4096)
+        handle.seek(start)
+        block = handle.read(position - start)
+        if position == end and block.endswith(b"\n"):
+            return end
+        cut = block.rfind(b"\n")
+        if cut >= 0:
+            return start + cut + 1
+        position = start
+    return 0
 
 
 # -- module files -----------------------------------------------------------------------------------
