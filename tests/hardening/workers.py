@@ -88,9 +88,16 @@ def endless_uploads(root: str, cache: str, ready: str) -> None:
 
 
 def write_migration(root: str, ready: str) -> None:
-    """``meltica-lab migrate --write`` on the root (interrupted or not, as the parent decides)."""
-    from meltica_lab.cli import main
+    """``meltica-lab migrate --write`` on the root; ``<ready>.done`` marks a migration that finished."""
+    import argparse
 
+    from meltica_lab.cli import migrate
+
+    # the migrate command alone: the others (and what they import) play no part in this
+    parser = argparse.ArgumentParser(prog="meltica-lab")
+    migrate.register(parser.add_subparsers())
+    args = parser.parse_args(["migrate", "--root", root, "--write"])
     Path(ready).touch()
-    main(["migrate", "--root", root, "--write"])
-    time.sleep(60)  # done: wait to be killed, so that every trial ends the same way
+    args.func(args)
+    Path(ready + ".done").touch()
+    time.sleep(60)  # wait to be killed, so that every trial ends the same way
