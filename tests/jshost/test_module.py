@@ -124,6 +124,12 @@ def test_a_module_that_ends_inside_an_open_construct_reports_the_end_of_input(ho
     assert position(report) == ("compile", len(lines), len(lines[-1]) + 1)
 
 
+def test_source_nested_too_deeply_for_the_parser_is_a_compile_error_without_position(host):
+    report = host.inspect("(" * 100_000, filename="deep.js")
+    assert report.headline == 'compile module "deep.js" failed'
+    assert only(report) == Diagnostic("compile", "RangeError: Maximum call stack size exceeded", hint=COMPILE_HINT)
+
+
 def test_the_headline_names_the_base_name_of_a_windows_path(host):
     assert host.inspect("let = ;", filename="C:\\strategies\\grid.js").headline == 'compile module "grid.js" failed'
 
@@ -359,6 +365,26 @@ def test_the_next_module_sees_a_clean_world_whatever_the_previous_one_changed(ho
     report = host.inspect(probe_js("clean", before=CLEAN_WORLD), filename="probe.js")
     assert report.metadata.description == "clean"
     assert host.replacements == 1
+
+
+FEATURES = """
+const match = /(\\d+)-(\\w+)/.exec("12-ab"); const first = RegExp.$1;
+new Intl.NumberFormat("en-US").format(1234.5); new Date(0).toLocaleString("en-US", { timeZone: "UTC" });
+Symbol.for("shared"); new WeakRef({}); new FinalizationRegistry(() => {}).register({}, 1);
+Atomics.add(new Int32Array(new SharedArrayBuffer(8)), 0, 1);
+(async function () { await null; })(); [...(function* () { yield 1; })()];
+Reflect.ownKeys(new Proxy({}, {})); const holder = {}; Error.captureStackTrace(holder); holder.stack;
+new DataView(new ArrayBuffer(4)).setInt8(0, 1); new Float64Array(4).sort(); [...new Map([[1, 2]]).entries()];
+[1, 2].values().map((x) => x).toArray(); try { null.x; } catch (err) { err.stack; }
+Math.random(); JSON.parse(JSON.stringify({ a: [1] })); "I".toLocaleLowerCase("tr");
+"""
+
+
+def test_using_the_built_ins_is_not_taken_for_changing_them(host):
+    for _ in range(2):
+        assert host.inspect(module_js(before=FEATURES), filename="features.js").ok
+    assert host.inspect(module_js(), filename="next.js").ok
+    assert host.replacements == 0
 
 
 def test_modules_that_change_nothing_share_one_isolate(host):
