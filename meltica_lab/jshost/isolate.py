@@ -151,6 +151,10 @@ class _RacerThread:
 
 
 _racer_thread = _RacerThread()
+# Every open MiniRacer, held here until it is closed on the racer thread. Otherwise an isolate that
+# ends up in cyclic garbage takes its MiniRacer with it, and the collector runs MiniRacer.__del__,
+# which frees the context on whatever thread collects: the crash _RacerThread exists to prevent.
+_open_racers: set[MiniRacer] = set()
 
 
 def _close_racer(racer: MiniRacer, *, drop_late_reports: bool) -> None:
@@ -160,6 +164,7 @@ def _close_racer(racer: MiniRacer, *, drop_late_reports: bool) -> None:
     """
     if not drop_late_reports:
         racer.close()
+        _open_racers.discard(racer)
         return
     previous = sys.unraisablehook
 
@@ -175,6 +180,7 @@ def _close_racer(racer: MiniRacer, *, drop_late_reports: bool) -> None:
         racer.close()
     finally:
         sys.unraisablehook = previous
+        _open_racers.discard(racer)
 
 
 class Isolate:
@@ -188,6 +194,7 @@ class Isolate:
         self.limits = limits
         self.broken = False
         self._racer = _racer_thread.call(MiniRacer)
+        _open_racers.add(self._racer)
         self._closed = False
         self._cancelled_call_pending = False
         self._racer.set_hard_memory_limit(limits.heap_bytes)
@@ -251,8 +258,9 @@ class Isolate:
         # An isolate nobody closed: mini-racer would free it on the collecting thread, which can
         # crash. During interpreter shutdown no thread can be started any more; then it leaks.
         if not getattr(self, "_closed", True):
+            racer = self._racer
             with contextlib.suppress(RuntimeError):
-                _racer_thread.submit(self._racer.close)
+                _racer_thread.submit(lambda: _close_racer(racer, drop_late_reports=False))
 
     def __enter__(self) -> Isolate:
         return self
