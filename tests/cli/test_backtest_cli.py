@@ -126,3 +126,18 @@ def test_handler_errors_give_exit_code_1_after_printing_the_result(tmp_path, cap
     assert code == 1
     assert json.loads(captured.out)["errors"] == [{"handler": "onTrade", "message": "Error: nope", "count": 8}]
     assert "8 handler error(s)" in captured.err
+
+
+def test_fill_model_symbol_provider_and_bad_row_options(setup, tmp_path, capsys):
+    root, _, _ = setup
+    data = tmp_path / "mixed.csv"
+    data.write_text(DATA.replace("1672531203000,103,1", "1672531203000,oops,1"))
+    argv = ["backtest", "--strategy", "stepper", "--data", str(data), "--root", str(root), "--no-progress", "--json"]
+    argv += ["--fill", "touch", "--price-improvement", "--partial-fills", "--drop-bad-rows", "--symbol", "BTC-USDT"]
+    argv += ["--provider", "alpha", "--provider", "beta"]
+    assert main(argv) == 0
+    document = json.loads(capsys.readouterr().out)
+    options = document["provenance"]["options"]
+    assert options["fill_model"] == {"trigger": "touch", "price_improvement": True, "partial": True}
+    assert options["symbol"] == "BTC-USDT" and options["providers"] == ["alpha", "beta"]
+    assert document["provenance"]["rows_dropped"] == 1 and document["summary"]["Dropped Rows"] == 1
