@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-from meltica_lab.errors import ModuleError
-
 Stage = Literal["compile", "execute", "validation"]
+STAGES: tuple[str, ...] = get_args(Stage)
+"""The stages a diagnostic can come from, in the order a module passes through them."""
 
 _MAX_MESSAGE = 256
 # A trailing location such as " at <eval>:3:5(7)" or " at (strategy.js:3:5)"; only one is removed.
@@ -53,18 +54,24 @@ class Diagnostic:
 
     @classmethod
     def from_dict(cls, data: Any) -> Diagnostic:
-        """Inverse of :meth:`to_dict`; raises :class:`ModuleError` naming the field that does not fit."""
-        if not isinstance(data, dict):
-            raise ModuleError(f"diagnostic must be an object, got {type(data).__name__}")
-        stage = data.get("stage")
-        if stage not in get_args(Stage):
-            raise ModuleError(f"diagnostic stage must be one of {get_args(Stage)}, got {stage!r}")
-        fields: dict[str, Any] = {}
-        for key, kind, default in (("message", str, ""), ("line", int, 0), ("column", int, 0), ("hint", str, "")):
-            value = data.get(key, default)
-            if not isinstance(value, kind) or isinstance(value, bool):
-                raise ModuleError(f"diagnostic {key} must be {kind.__name__}, got {value!r}")
-            fields[key] = value
+        """Inverse of :meth:`to_dict`.
+
+        Raises ``KeyError`` for a missing ``stage`` or ``message``, ``ValueError`` for an unknown stage
+        and ``TypeError`` for a field of the wrong type, each naming the field: callers that read
+        diagnostics from untrusted JSON catch those three and skip the item.
+        """
+        if not isinstance(data, Mapping):
+            raise TypeError(f"diagnostic must be an object, got {type(data).__name__}")
+        stage = data["stage"]
+        if stage not in STAGES:
+            raise ValueError(f"diagnostic stage must be one of {', '.join(STAGES)}, got {stage!r}")
+        fields: dict[str, Any] = {"message": data["message"]}
+        for key, default in (("line", 0), ("column", 0), ("hint", "")):
+            fields[key] = data.get(key, default)
+        for key, value in fields.items():
+            text = key in ("message", "hint")
+            if not isinstance(value, str if text else int) or isinstance(value, bool):
+                raise TypeError(f"diagnostic {key} must be {'text' if text else 'a whole number'}, got {value!r}")
         return cls(stage=stage, **fields)
 
     def describe(self) -> str:

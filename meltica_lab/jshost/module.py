@@ -356,9 +356,13 @@ class ModuleReport:
         ):
             if not isinstance(value, wanted):
                 raise ModuleError(f"module report {key} has the wrong type: {value!r}")
+        try:
+            found = tuple(Diagnostic.from_dict(d) for d in diagnostics)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModuleError(f"module report diagnostics: {exc}") from None
         return cls(
             metadata=None if metadata is None else Metadata.from_dict(metadata),
-            diagnostics=tuple(Diagnostic.from_dict(d) for d in diagnostics),
+            diagnostics=found,
             headline=headline,
             stopped_by_limit=stopped,
         )

@@ -2,7 +2,6 @@
 
 import pytest
 
-from meltica_lab.errors import ModuleError
 from meltica_lab.jshost.diagnostics import Diagnostic, clean_message, trim_space
 
 
@@ -54,12 +53,16 @@ def test_diagnostic_round_trips_through_json(diagnostic):
 
 
 @pytest.mark.parametrize(
-    ("data", "field"),
-    [({"stage": "linking", "message": "x"}, "stage"), ({"stage": "compile", "message": "x", "line": "3"}, "line"),
-     ({"stage": "compile", "message": 5}, "message")],
+    ("data", "error", "complaint"),
+    [({"stage": "linking", "message": "x"}, ValueError, "diagnostic stage must be one of compile, execute, validation"),
+     ({"stage": "compile", "message": "x", "line": "3"}, TypeError, "diagnostic line must be a whole number"),
+     ({"stage": "compile", "message": "x", "column": True}, TypeError, "diagnostic column must be a whole number"),
+     ({"stage": "compile", "message": 5}, TypeError, "diagnostic message must be text"),
+     ({"message": "x"}, KeyError, "stage"), ("text", TypeError, "diagnostic must be an object, got str")],
 )
-def test_diagnostic_from_dict_names_the_field_that_does_not_fit(data, field):
-    with pytest.raises(ModuleError, match=f"diagnostic {field} must be"):
+def test_diagnostic_from_dict_refuses_malformed_items_naming_the_field(data, error, complaint):
+    # Readers of untrusted JSON (the gateway client) skip an item on exactly these three errors.
+    with pytest.raises(error, match=complaint):
         Diagnostic.from_dict(data)
 
 
