@@ -450,7 +450,10 @@ def test_a_report_round_trips_through_json(host, source):
 @pytest.mark.parametrize(
     ("data", "complaint"),
     [([], "module report must be an object"), ({"message": 1, "diagnostics": [], "metadata": None}, "message"),
-     ({"message": "", "diagnostics": [], "metadata": None, "stoppedByLimit": "yes"}, "stoppedByLimit")],
+     ({"message": "", "diagnostics": [], "metadata": None, "stoppedByLimit": "yes"}, "stoppedByLimit"),
+     ({"message": "", "diagnostics": [{"stage": "linking", "message": "x"}], "metadata": None},
+      "module report diagnostics: diagnostic stage must be one of"),
+     ({"message": "", "diagnostics": [], "metadata": {"name": 5}}, "metadata invalid")],
 )
 def test_a_report_of_the_wrong_shape_is_refused(data, complaint):
     with pytest.raises(ModuleError, match=complaint):
