@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pytest
 
 from meltica_lab.backtest.data import load_market_data
 from meltica_lab.backtest.options import SessionOptions
 from meltica_lab.backtest.session import SessionSnapshot, StrategySession
 from meltica_lab.jshost.limits import DEFAULT_LIMITS, Limits
+from meltica_lab.registry import edit_registry, store_module
 
 T0 = 1_672_531_200_000_000_000
 """2023-01-01T00:00:00Z in nanoseconds."""
@@ -78,25 +78,9 @@ def errors(snapshot: SessionSnapshot) -> list[dict[str, Any]]:
     return list(snapshot.summary["journal"]["errors"])
 
 
-@pytest.fixture
-def one_trade() -> pd.DataFrame:
-    """A single trade at 100."""
-    return trades([100.0])
-
-
 def register(root: Path, name: str, tag: str, source: bytes) -> str:
     """Store ``source`` as ``name:tag`` under ``root`` and register it (it becomes latest); its hash."""
-    from meltica_lab.registry import edit_registry, store_module
-
     digest, rel = store_module(root, source, name=name, tag=tag, layout="tag")
     with edit_registry(root, f"add {name}:{tag}") as draft:
         draft.add_revision(name, digest, tag, rel)
     return digest
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    """An empty strategies root."""
-    path = tmp_path / "strategies"
-    path.mkdir()
-    return path
