@@ -225,7 +225,8 @@ class StrategySession:
             ) from None
 
     def _eval_json(self, code: str, during: str, *, seconds: float | None = None) -> Any:
-        return json.loads(self._eval(f"JSON.stringify({code})", during, seconds=seconds))
+        # the host's own JSON.stringify: the strategy may have replaced the global one
+        return json.loads(self._eval(f"__mlabHost.json({code})", during, seconds=seconds))
 
     def _codes(self, table: dict[str, int], names: tuple[str, ...]) -> tuple[np.ndarray, list[str]]:
         new = [n for n in dict.fromkeys(names) if n not in table]

@@ -1,6 +1,21 @@
 // host_format.js — text forms the gateway uses: ISO-8601 times, decimal strings, Go's fmt.Sprint.
 M.format = (function () {
   const RealDate = M.clock.RealDate;
+  // Captured before any strategy code runs: a strategy may replace JSON.stringify, and the host's
+  // reports to Python must not go through its replacement.
+  const stringify = JSON.stringify;
+  const ObjectProto = Object.prototype;
+  const ArrayProto = Array.prototype;
+  const getProto = Object.getPrototypeOf;
+
+  // JSON text of a host value for Python. Every host object inherits from Object.prototype or
+  // Array.prototype, so a toJSON a strategy put there would forge the report: refuse instead.
+  function json(value) {
+    if (getProto(ArrayProto) !== ObjectProto || "toJSON" in ArrayProto) {
+      throw new Error("the strategy changed Object.prototype or Array.prototype (toJSON), which the host reports with");
+    }
+    return stringify(value);
+  }
 
   // ISO-8601 UTC with the gateway's RFC3339Nano fraction (up to 9 digits, trailing zeros dropped).
   // Formatting a Date costs more than a whole handler call, and consecutive events mostly share
@@ -134,8 +149,8 @@ M.format = (function () {
     try {
       if (error instanceof Error) return `${error.name}: ${error.message}`;
       if (error !== null && typeof error === "object") {
-        const json = JSON.stringify(error);
-        if (json !== undefined) return json;
+        const text = stringify(error);
+        if (text !== undefined) return text;
       }
       return String(error);
     } catch (_) {
@@ -143,5 +158,5 @@ M.format = (function () {
     }
   }
 
-  return { iso, nanosText, decimal, goFloat, sprint, goValue, thrown };
+  return { iso, nanosText, decimal, goFloat, sprint, goValue, thrown, json };
 })();

@@ -309,7 +309,7 @@ M.loop = (function () {
   }
 
   function summary() {
-    return JSON.stringify({
+    return format.json({
       events,
       clock: [clock.now.ms, clock.now.rem],
       ledger: ledger.snapshot(),
@@ -335,6 +335,7 @@ Object.defineProperty(globalThis, "__mlabHost", {
     finish: M.loop.finish,
     table: M.loop.table,
     summary: M.loop.summary,
+    json: M.format.json,
     control: M.loop.control,
     inputs: M.loop.inputs,
   }),
