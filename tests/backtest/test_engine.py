@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 
 from meltica_lab.backtest import Fees, compare, run_backtest
 from meltica_lab.backtest.metrics import SHARPE_LABEL, sharpe_ratio
-from meltica_lab.errors import ConfigError, DataError, IntegrityError
+from meltica_lab.errors import ConfigError, DataError, IntegrityError, UsageError
 from meltica_lab.loader import Loader
 from tests.backtest.conftest import SECOND, T0, module, register, trades
 
@@ -183,8 +183,6 @@ def test_compare_gives_one_row_per_revision_over_the_same_data(root, digest):
 
 
 def test_a_strategy_that_is_neither_selector_nor_revision_is_a_usage_error():
-    from meltica_lab.errors import UsageError
-
     with pytest.raises(UsageError, match="strategy: expected a selector or a Revision, got int"):
         run_backtest(42, trades(PRICES), progress=False)
 

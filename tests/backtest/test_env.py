@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
-from tests.backtest.conftest import errors, log_lines, module, run_session, trades
+from meltica_lab.errors import StrategyRuntimeError
+from tests.backtest.conftest import T0, errors, log_lines, module, run_session, trades
 
 
 def probe(expression: str, data=None, **options) -> list:
@@ -162,10 +164,6 @@ def test_market_state_helpers_read_the_active_symbols_replayed_state():
 
 
 def test_market_state_from_quotes_has_spread_and_spread_percent():
-    import pandas as pd
-
-    from tests.backtest.conftest import T0
-
     quotes = pd.DataFrame({"timestamp": [T0], "bid": [100.0], "ask": [100.5], "price": [100.2], "symbol": ["X-USD"]})
     source = module("return { onTicker() { log(JSON.stringify(rt.getMarketState())); } };")
     assert json.loads(log_lines(run_session(source, quotes))[0]) == {
@@ -208,8 +206,6 @@ def test_sleep_returns_at_once_and_does_not_move_the_clock():
 
 
 def test_create_failure_names_the_strategy_and_the_cause():
-    from meltica_lab.errors import StrategyRuntimeError
-
     with pytest.raises(StrategyRuntimeError, match="strategy probe: create failed: Error: bad config") as info:
         run_session(module("throw new Error('bad config');"), trades([100.0]))
     assert info.value.handler == "create"
