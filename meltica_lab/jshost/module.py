@@ -348,14 +348,14 @@ class ModuleReport:
             raise ModuleError(f"module report must be an object, got {type(data).__name__}")
         headline, diagnostics, metadata = data.get("message"), data.get("diagnostics"), data.get("metadata")
         stopped = data.get("stoppedByLimit", False)
-        for key, value, wanted in (
-            ("message", headline, str),
-            ("diagnostics", diagnostics, list),
-            ("metadata", metadata, dict | None),
-            ("stoppedByLimit", stopped, bool),
+        for key, value, wanted, expected in (
+            ("message", headline, str, "text"),
+            ("diagnostics", diagnostics, list, "a list"),
+            ("metadata", metadata, dict | None, "an object or null"),
+            ("stoppedByLimit", stopped, bool, "true or false"),
         ):
             if not isinstance(value, wanted):
-                raise ModuleError(f"module report {key} has the wrong type: {value!r}")
+                raise ModuleError(f"module report {key} must be {expected}, got {value!r}")
         try:
             found = tuple(Diagnostic.from_dict(d) for d in diagnostics)
         except (KeyError, TypeError, ValueError) as exc:
@@ -402,7 +402,9 @@ class ModuleHost:
         """Release the isolate; the host cannot be used afterwards."""
         with self._lock:
             self._closed = True
-            self._discard(count=False)
+            if self._sandbox is not None:
+                self._sandbox.isolate.close()
+                self._sandbox = None
 
     def __enter__(self) -> ModuleHost:
         return self
@@ -419,32 +421,31 @@ class ModuleHost:
             try:
                 result = sandbox.run(text)
             except JSLimitError as exc:
-                if exc.kind == "heap":
-                    self._discard()
-                elif sandbox.evaluated and not sandbox.responsive():
+                if exc.kind == "time" and sandbox.evaluated and not sandbox.responsive():
                     # Promise jobs an earlier module queued are still running: this one never started.
                     self._discard()
                     continue
-                self.evaluations += 1
-                sandbox.evaluated += 1
-                return _limit_report(exc.kind, self.limits)
+                report = _limit_report(exc.kind, self.limits)
+                if exc.kind == "heap":
+                    self._discard()
             except JSError as exc:
-                self.evaluations += 1
-                sandbox.evaluated += 1
-                return _compile_report(exc, text, basename)
-            if result["outcome"] == "dirty":
-                self._discard()
-                continue
+                report = _compile_report(exc, text, basename)
+            else:
+                if result["outcome"] == "dirty":
+                    self._discard()
+                    continue
+                report = _result_report(result, text)
             self.evaluations += 1
             sandbox.evaluated += 1
-            return _result_report(result, text)
+            return report
         raise StrategyRuntimeError("module host: a freshly created V8 isolate failed its integrity check")
 
-    def _discard(self, *, count: bool = True) -> None:
+    def _discard(self) -> None:
+        """Replace the isolate: the next module gets a fresh one."""
         if self._sandbox is not None:
             self._sandbox.isolate.close()
             self._sandbox = None
-            self.replacements += count
+            self.replacements += 1
 
 
 class _Sandbox:
