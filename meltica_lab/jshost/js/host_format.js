@@ -4,6 +4,7 @@ M.format = (function () {
   // Captured before any strategy code runs: a strategy may replace JSON.stringify, and the host's
   // reports to Python must not go through its replacement.
   const stringify = JSON.stringify;
+  const parse = JSON.parse;
   const ObjectProto = Object.prototype;
   const ArrayProto = Array.prototype;
   const getProto = Object.getPrototypeOf;
@@ -143,6 +144,12 @@ M.format = (function () {
     return line.length > maxLength ? line.slice(0, maxLength) + "…" : line;
   }
 
+  // A copy of `text` that shares no memory with the string it was cut from. V8 keeps a substring as
+  // a view of its parent, so a capped log line cut from a huge string would keep all of it alive.
+  function detached(text) {
+    return parse(stringify(text));
+  }
+
   // The text of a thrown value, whatever it is: Errors as "Name: message", objects as JSON,
   // primitives through String(), and a fixed text when even that throws (a hostile toString).
   function thrown(error) {
@@ -158,5 +165,5 @@ M.format = (function () {
     }
   }
 
-  return { iso, nanosText, decimal, goFloat, sprint, goValue, thrown, json };
+  return { iso, nanosText, decimal, goFloat, sprint, goValue, thrown, json, detached };
 })();

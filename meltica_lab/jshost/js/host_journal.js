@@ -1,5 +1,6 @@
 // host_journal.js — what a strategy said (helpers.log) and what went wrong (handler exceptions),
-// both capped: a strategy that logs or throws on every event must not exhaust memory.
+// both capped in count and length, and kept as copies (never views of the strategy's strings): a
+// strategy that logs or throws on every event, however much text, must not exhaust memory.
 M.journal = (function () {
   const { clock, format } = M;
   const lines = { ms: [], rem: [], text: [] };
@@ -32,16 +33,18 @@ M.journal = (function () {
       return;
     }
     const text = format.sprint(args, caps.lineLength);
-    if (text !== "") write(text);
+    if (text !== "") write(format.detached(text));
   }
 
-  function error(handler, message) {
+  function error(handler, text) {
     counts.errors++;
+    const message = text.length > caps.lineLength ? text.slice(0, caps.lineLength) + "…" : text;
     const key = handler + "\u0000" + message;
     const entry = errors.get(key);
     if (entry !== undefined) entry.count++;
-    else if (errors.size < caps.errorKinds) errors.set(key, { handler, message, count: 1 });
-    else counts.droppedErrorKinds++;
+    else if (errors.size < caps.errorKinds) {
+      errors.set(format.detached(key), { handler, message: format.detached(message), count: 1 });
+    } else counts.droppedErrorKinds++;
   }
 
   function snapshot() {
