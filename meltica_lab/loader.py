@@ -12,15 +12,15 @@ flat ``*.js``/``*.mjs`` file in it is one read-only revision, as the gateway did
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-import json
 import os
+import pickle
 import sqlite3
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from meltica_lab.config import AppConfig, load_app_config
 from meltica_lab.errors import IntegrityError, MelticaLabError, ModuleError, NotFoundError, RegistryError
 from meltica_lab.jshost.diagnostics import Diagnostic
 from meltica_lab.jshost.limits import DEFAULT_LIMITS, Limits
-from meltica_lab.jshost.metadata import ConfigField, Metadata
+from meltica_lab.jshost.metadata import Metadata
 from meltica_lab.jshost.module import ModuleHost, ModuleReport
 from meltica_lab.registry import (
     LATEST,
@@ -45,8 +45,7 @@ from meltica_lab.registry import (
 from meltica_lab.selectors import Selector
 
 RESOLUTION_CACHE_SIZE = 256
-_CACHE_FORMAT = 2  # bump when the stored report layout changes: older rows are then ignored
-_PATH_PLACEHOLDER = Path()
+_CACHE_FORMAT = 3  # bump when the stored report layout changes: older rows are then ignored
 LEGACY_DEFAULT_TAG = "0.0.0"
 
 
@@ -55,17 +54,23 @@ class Revision:
     """One immutable revision of a strategy, identified by its content hash.
 
     ``tag`` is the primary tag (``hashes[h].tag`` in the registry); ``tags`` every tag on the hash;
-    ``path`` the absolute file path; ``relpath`` the registry path; ``size`` in bytes.
+    ``root`` the absolute strategies root; ``relpath`` the registry path; ``path`` the absolute file
+    path; ``size`` in bytes.
     """
 
     name: str
     hash: str
     tag: str
     tags: tuple[str, ...]
-    path: Path
+    root: Path
     relpath: str
     size: int
     metadata: Metadata
+
+    @cached_property
+    def path(self) -> Path:
+        """The absolute path of the module file (derived on first use: a refresh builds thousands)."""
+        return self.root / self.relpath
 
     @property
     def selector(self) -> str:
@@ -186,19 +191,18 @@ class MetadataCache:
             return {}
         with self._connect() as db:
             rows = db.execute("SELECT hash, report FROM reports WHERE version = ?", (self._version,)).fetchall()
-        return {h: _report_from_json(text) for h, text in rows if h in wanted}
+        decoded = {h: _report_from_row(row) for h, row in rows if h in wanted}
+        return {h: report for h, report in decoded.items() if report is not None}
 
     def put_many(self, reports: dict[str, ModuleReport]) -> None:
         """Store reports; an existing entry is kept (same hash, same bytes, same report)."""
         if not reports:
             return
-        rows = [(self._version, h, json.dumps(_report_to_json(r))) for h, r in reports.items()]
+        rows = [(self._version, h, _report_to_row(r)) for h, r in reports.items()]
         with self._connect() as db:
             db.executemany("INSERT OR IGNORE INTO reports VALUES (?, ?, ?)", rows)
 
 
-# Cache rows hold the dataclass fields as they are: rebuilding skips re-validating what the
-# validator already accepted (a warm refresh of 10,000 revisions reads 10,000 rows).
     def file_hashes(self, base: str) -> dict[tuple[str, int, int, int], str]:
         """Hashes of files under ``base`` computed by earlier processes, keyed by path and stat."""
         with self._connect() as db:
@@ -214,26 +218,20 @@ class MetadataCache:
                                [(*key, digest) for key, digest in hashes.items()])
 
 
-def _report_to_json(report: ModuleReport) -> dict[str, Any]:
-    return {
-        "metadata": dataclasses.asdict(report.metadata) if report.metadata else None,
-        "diagnostics": [dataclasses.asdict(d) for d in report.diagnostics],
-        "headline": report.headline,
-    }
+# Rows are pickled reports: unpickling restores the frozen values without re-running their
+# normalisation, which dominated a warm refresh of 10,000 revisions in a new process. The cache lives
+# in the user's own cache directory and holds only what this package wrote; a row that does not
+# unpickle to a ModuleReport is treated as missing and evaluated again.
+def _report_to_row(report: ModuleReport) -> bytes:
+    return pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _report_from_json(text: str) -> ModuleReport:
-    data = json.loads(text)
-    fields = data["metadata"]
-    metadata = None
-    if fields is not None:
-        config = tuple(ConfigField(**entry) for entry in fields.pop("config"))
-        metadata = Metadata(**fields, config=config)
-    return ModuleReport(
-        metadata=metadata,
-        diagnostics=tuple(Diagnostic(**d) for d in data["diagnostics"]),
-        headline=data["headline"],
-    )
+def _report_from_row(row: bytes) -> ModuleReport | None:
+    try:
+        report = pickle.loads(row)
+    except Exception:  # any undecodable row is a cache miss, never an error
+        return None
+    return report if isinstance(report, ModuleReport) else None
 
 
 # Hashing every file on every refresh is the dominant warm cost; a (path, size, mtime, inode) memo
@@ -325,6 +323,7 @@ class Loader:
         problems: dict[str, Problem] = {}
         files: dict[str, tuple[str, str, str, int, bytes | None]] = {}
         base = os.path.abspath(self.root)
+        root_path = Path(base)
         guard = RootGuard(base)
         disk = MetadataCache(self._cache_dir) if self._cache_dir else None
         remembered = disk.file_hashes(base) if disk else {}
@@ -373,16 +372,13 @@ class Loader:
                 hash=digest,
                 tag=entry.hashes[digest].tag or report.metadata.tag,
                 tags=entry.tags_of(digest),
-                path=_PATH_PLACEHOLDER,
+                root=root_path,
                 relpath=rel,
                 size=size,
                 metadata=report.metadata,
             )
             known = previous.get(digest)
-            if known is not None and dataclasses.replace(known, path=_PATH_PLACEHOLDER) == revision:
-                revisions[digest] = known  # unchanged: keep the object (and skip building its Path)
-            else:
-                revisions[digest] = dataclasses.replace(revision, path=Path(path))
+            revisions[digest] = known if known == revision else revision  # unchanged: keep the object
         with self._lock:
             self._state = _State(registry, revisions, problems, mode)
             self._resolved.clear()

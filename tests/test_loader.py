@@ -135,3 +135,23 @@ def test_revisions_are_listed_in_semantic_version_order(root, cache):
 def test_root_that_is_not_a_directory_is_an_error(tmp_path):
     with pytest.raises(RegistryError, match="is not a directory"):
         Loader(tmp_path / "missing")
+
+
+def test_corrupt_cache_rows_are_misses_and_the_module_is_evaluated_again(root, cache):
+    import sqlite3
+
+    add_revision(root, "demo", "v1.0.0", body=f"/* {uuid.uuid4()} */")
+    Loader(root, cache_dir=cache).refresh()
+    from meltica_lab import loader as loader_module
+
+    loader_module._REPORT_MEMO.clear()
+    with sqlite3.connect(cache / "module-reports.sqlite3") as db:
+        db.execute("UPDATE reports SET report = ?", (b"not a pickle",))
+    report = Loader(root, cache_dir=cache).refresh()
+    assert (report.evaluated, report.revisions, report.problems) == (1, 1, ())
+
+
+def test_revision_path_is_the_root_joined_with_its_registry_path(root, cache):
+    add_revision(root, "demo", "v1.0.0")
+    rev = Loader(root, cache_dir=cache).resolve("demo")
+    assert rev.path == root.resolve() / "demo" / "v1.0.0" / "demo.js" and rev.path.is_file()
