@@ -574,8 +574,11 @@ class RegistryDraft:
 
     def _known_hash(self, name: str, digest: str) -> str:
         """The full hash of a revision of ``name`` given its hash or a unique prefix of it."""
-        self._entry(name)
-        return self.registry().resolve(Selector(name.strip().lower(), hash=normalize_hash(digest))).hash
+        entry = self._entry(name)
+        wanted = normalize_hash(digest)
+        if wanted in entry["hashes"]:
+            return wanted  # a full hash needs no resolution (pruning thousands stays linear)
+        return self.registry().resolve(Selector(name.strip().lower(), hash=wanted)).hash
 
     def add_revision(self, name: str, digest: str, tag: str, path: str) -> None:
         """Record a revision file and point ``tag`` at it; ``latest`` is set if the strategy has none."""
