@@ -594,8 +594,12 @@ def _fast_rows(buf: bytearray, start: int, stop: int) -> pa.Table | None:
     duration of the read (same length, in place) and are restored afterwards. A joint that was really
     inside a string cannot fool this: a string cannot hold a raw newline, so that line fails to parse.
     """
-    if _skip_space(buf, start, 1) >= stop:
+    first = _skip_space(buf, start, 1)
+    if first >= stop:
         return pa.Table.from_batches([], schema=_RAW_SCHEMA)
+    if buf[first] != ord("{") or buf[_skip_space(buf, stop - 1, -1)] != ord("}"):
+        # not an array of objects; and pyarrow's JSON reader crashes the process on a leading null
+        return None
     if buf.find(b"\n", start, stop) != -1:
         return None  # pretty-printed: rows span lines
     view = np.frombuffer(buf, dtype=np.uint8)[start:stop]
