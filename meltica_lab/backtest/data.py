@@ -197,27 +197,24 @@ def _numbers(column: pa.ChunkedArray, name: str, problems: _Problems) -> np.ndar
     return values
 
 
-def _integer_times(values: np.ndarray, name: str, problems: _Problems) -> tuple[np.ndarray, str]:
-    """int64 ns from integer (or whole float) epoch values in ms or ns; values past 2262 are flagged."""
+def _integer_times(values: np.ndarray) -> tuple[np.ndarray, str, np.ndarray]:
+    """int64 ns from integer (or whole float) epoch values in ms or ns, the unit found, and which
+    values lie past 2262 (read as 0)."""
     unit = "ms" if len(values) and np.nanmax(np.abs(values)) < _MS_LIMIT else "ns"
     scale = _NS_PER_MS if unit == "ms" else 1
     # a float compare: the largest int64 is not exact as a float, but nothing near it is a real time
     late = np.abs(values.astype(np.float64)) * scale >= _INT64_MAX
-    problems.flag(late, name, _TOO_LATE)
     kept = np.where(late, 0, values)
     if kept.dtype.kind == "f":
-        return np.round(kept * scale).astype(np.int64), unit
-    return kept.astype(np.int64) * scale, unit
+        return np.round(kept * scale).astype(np.int64), unit, late
+    return kept.astype(np.int64) * scale, unit, late
 
 
-def _text_integers(text: pd.Series, name: str, problems: _Problems) -> np.ndarray:
-    """Integer text as int64; a number too long for int64 is flagged (and read as 0)."""
+def _text_integers(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer text as int64, and which numbers are too long for an int64 (read as 0)."""
     numbers = [int(t) for t in text]
     fits = np.array([-_INT64_MAX <= v <= _INT64_MAX for v in numbers], dtype=bool)
-    flags = np.zeros(len(problems.bad), dtype=bool)
-    flags[text.index.to_numpy()[~fits]] = True
-    problems.flag(flags, name, _TOO_LATE)
-    return np.array([v if ok else 0 for v, ok in zip(numbers, fits, strict=True)], dtype=np.int64)
+    return np.array([v if ok else 0 for v, ok in zip(numbers, fits, strict=True)], dtype=np.int64), ~fits
 
 
 def _times(column: pa.ChunkedArray, name: str, problems: _Problems) -> tuple[np.ndarray, str]:
@@ -241,18 +238,26 @@ def _times(column: pa.ChunkedArray, name: str, problems: _Problems) -> tuple[np.
         valid = pc.is_valid(column).to_numpy(zero_copy_only=False)
         raw = column.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
         problems.flag(~valid, name, "missing timestamp")
-        return _integer_times(raw, name, problems)
+        ns, unit, late = _integer_times(raw)
+        problems.flag(late, name, _TOO_LATE)
+        return ns, unit
     if pa.types.is_floating(kind):
         raw = column.to_numpy(zero_copy_only=False).astype(np.float64)
         problems.flag(~np.isfinite(raw), name, "missing timestamp")
-        return _integer_times(np.where(np.isfinite(raw), raw, 0.0), name, problems)
+        ns, unit, late = _integer_times(np.where(np.isfinite(raw), raw, 0.0))
+        problems.flag(late, name, _TOO_LATE)
+        return ns, unit
     text = pd.Series(column.to_numpy(zero_copy_only=False), dtype=object).astype(str).str.strip()
     digits = text.str.fullmatch(r"-?[0-9]+").to_numpy()
     ns = np.zeros(n, dtype=np.int64)
     unit = "iso"
     if digits.any():
-        ints, unit = _integer_times(_text_integers(text[digits], name, problems), name, problems)
+        values, too_long = _text_integers(text[digits])
+        ints, unit, late = _integer_times(values)
         ns[digits] = ints
+        out_of_range = np.zeros(n, dtype=bool)
+        out_of_range[np.flatnonzero(digits)[too_long | late]] = True
+        problems.flag(out_of_range, name, _TOO_LATE)
     if (~digits).any():
         parsed = pd.to_datetime(text[~digits], utc=True, format="ISO8601", errors="coerce")
         ok = parsed.notna().to_numpy()
