@@ -87,6 +87,10 @@ class Selector:
             name_part, _, tag = raw.rpartition(":")
             name = _name_part(name_part, raw)
             tag = tag.strip()
+            if name == HASH_PREFIX[:-1] and _HEX.fullmatch(tag.lower()):
+                # "SHA256 : 0abc" is a hash spelled loosely, as "sha256:0abc" is: never a tag of a
+                # strategy called sha256, whose text would then parse back as a hash
+                return cls(name=None, hash=_hash_part(HASH_PREFIX + tag, raw))
             return cls(name=name, tag=tag or None)
         return cls(name=_name_part(raw, raw))
 
