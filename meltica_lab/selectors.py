@@ -115,7 +115,8 @@ class Selector:
             return f"{self.name}@{self.hash}"
         if self.tag is not None:
             return f"{self.name}:{self.tag}"
-        return self.name
+        # "a:b" alone would read as tag b of a; the empty hash part of "a:b@" keeps the whole name
+        return f"{self.name}@" if ":" in self.name else self.name
 
 
 def _name_part(text: str, raw: str) -> str:
