@@ -264,10 +264,13 @@ def _times(column: pa.ChunkedArray, name: str, problems: _Problems) -> tuple[np.
         where = np.flatnonzero(~digits)
         problems.flag(np.isin(np.arange(n), where[~ok]), name, "not a timestamp (integer ns/ms or ISO 8601)")
         stamps = pd.DatetimeIndex(parsed[ok])
-        # pandas keeps a coarser unit for times ns cannot hold; those are past 2262
+        # pandas keeps a coarser unit for times ns cannot hold: before 1677 or past 2262
         late = np.asarray(stamps > pd.Timestamp.max.tz_localize("UTC"), dtype=bool)
+        early = np.asarray(stamps < pd.Timestamp.min.tz_localize("UTC"), dtype=bool)
         problems.flag(np.isin(np.arange(n), where[ok][late]), name, _TOO_LATE)
-        ns[where[ok][~late]] = stamps[~late].as_unit("ns").asi8
+        problems.flag(np.isin(np.arange(n), where[ok][early]), name, "before 1970-01-01")
+        fits = ~(late | early)
+        ns[where[ok][fits]] = stamps[fits].as_unit("ns").asi8
         unit = "iso"
     return ns, unit
 
