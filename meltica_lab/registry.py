@@ -174,8 +174,11 @@ class Registry:
                 )
             return data
 
+        def not_json(constant: str) -> Any:
+            raise RegistryError(f"{where}: {constant} is not a JSON value (the gateway cannot read it)", path=where)
+
         try:
-            data = json.loads(text, object_pairs_hook=unique_keys)
+            data = json.loads(text, object_pairs_hook=unique_keys, parse_constant=not_json)
         except json.JSONDecodeError as exc:
             raise RegistryError(
                 f"{where}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", path=where
@@ -321,7 +324,7 @@ class _Parser:
     def entry(self, key: str, raw: Any) -> StrategyEntry:
         if not isinstance(raw, dict):
             raise self.fail(key, f"expected an object with 'tags' and 'hashes', got {_kind(raw)}")
-        extra = {k: v for k, v in raw.items() if k not in ("tags", "hashes")}
+        extra = self.kept(key, {k: v for k, v in raw.items() if k not in ("tags", "hashes")})
         if extra:
             self.warnings.append(f"{self.where}: {key}: unknown keys kept as they are: {', '.join(extra)}")
         hashes: dict[str, Location] = {}
@@ -364,10 +367,19 @@ class _Parser:
         if "\x00" in rel:
             raise self.fail(f"{where}.path", f"path {rel!r} contains a NUL character: expected a file path")
         self.check_path(f"{where}.path", rel)
-        extra = {k: v for k, v in raw.items() if k not in ("tag", "path")}
+        extra = self.kept(where, {k: v for k, v in raw.items() if k not in ("tag", "path")})
         if extra:
             self.warnings.append(f"{self.where}: {where}: unknown keys kept as they are: {', '.join(extra)}")
         return Location(tag=tag, path=rel, extra=MappingProxyType(extra))
+
+    def kept(self, where: str, extra: dict[str, Any]) -> dict[str, Any]:
+        """Unknown keys, which are written back as they are: only if JSON can carry their values."""
+        if extra:
+            try:
+                json.dumps(extra, allow_nan=False)
+            except (TypeError, ValueError) as exc:
+                raise self.fail(where, f"an unknown key holds a value JSON cannot carry ({exc})") from None
+        return extra
 
     def check_path(self, where: str, rel: str) -> None:
         posix = rel.replace("\\", "/")
