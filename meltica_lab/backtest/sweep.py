@@ -371,8 +371,10 @@ def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
 
     Workers start from a fork server that has this module imported, never as forks of the calling
     process: a process that has run V8 cannot be forked safely (V8's threads do not survive a fork),
-    and a fork server makes each worker's start cheap. Use it as a context manager, or call
-    ``shutdown()``; a pool passed to several sweeps keeps each dataset mapped in its workers.
+    and a fork server makes each worker's start cheap. As with any such pool, a script that uses
+    it must keep its top-level code under ``if __name__ == "__main__":`` (workers import the main
+    module; notebooks need nothing). Use it as a context manager, or call ``shutdown()``; a pool
+    passed to several sweeps keeps each dataset mapped in its workers (the last few datasets).
     """
     count = _cores() if workers is None else workers
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
@@ -469,8 +471,11 @@ def sweep(
     Returns a DataFrame indexed by ``run`` in plan order (see the module docstring): the
     :data:`IDENTITY_COLUMNS`, one column per grid key (values as coerced), every summary metric of
     :func:`run_backtest`, then the :data:`PROVENANCE_COLUMNS`. The same inputs give the same table,
-    byte for byte, whatever the executor. A run that fails raises its error (same class) with the run
-    named in the message, and the runs not yet started are cancelled.
+    byte for byte, whatever the executor. Timings are kept apart in ``table.attrs["execution"]``:
+    ``wall_seconds`` of the sweep, and per run (``tasks``) its ``worker`` (``host:pid``),
+    ``seconds`` and ``data_loaded`` (whether that run had to map the data in its worker). A run
+    that fails raises its error (same class) with the run named in the message, and the runs not
+    yet started are cancelled.
     """
     started = time.perf_counter()
     run_options = _run_options(providers, symbol, seed, options)
