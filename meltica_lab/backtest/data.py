@@ -184,7 +184,8 @@ def _from_frame(frame: pd.DataFrame) -> pa.Table:
 def _numbers(column: pa.ChunkedArray, name: str, problems: _Problems) -> np.ndarray:
     """float64 values, NaN where missing; text that is not a number, and infinities, are flagged."""
     if pa.types.is_floating(column.type) or pa.types.is_integer(column.type) or pa.types.is_decimal(column.type):
-        values = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        # unsafe: an integer beyond 2^53 becomes the nearest float, as any number in a CSV would
+        values = column.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False)
     elif pa.types.is_null(column.type):
         return np.full(len(column), np.nan)
     else:
