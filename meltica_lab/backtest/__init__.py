@@ -1,8 +1,9 @@
 """Backtests of pinned strategy revisions: data in, V8 event loop, results out.
 
-``run_backtest`` runs one revision, ``compare`` several over the same data; both return pandas
-objects. The event loop, the simulated exchange, the analytics and the strategy all run inside V8
-(:class:`StrategySession`); Python prepares columns and turns the results into frames.
+``run_backtest`` runs one revision, ``compare`` several over the same data, ``sweep`` revisions x
+parameter grids x datasets in worker processes; all return pandas objects. The event loop, the
+simulated exchange, the analytics and the strategy all run inside V8 (:class:`StrategySession`);
+Python prepares columns and turns the results into frames.
 """
 
 from meltica_lab.backtest.config import resolve_config
@@ -12,6 +13,7 @@ from meltica_lab.backtest.events import MarketEvents
 from meltica_lab.backtest.options import DEFAULT_CAPITAL, Fees, FillModel, SessionOptions
 from meltica_lab.backtest.results import BacktestResult
 from meltica_lab.backtest.session import SessionSnapshot, StrategySession
+from meltica_lab.backtest.sweep import best_first, process_pool, sweep
 
 __all__ = [
     "DEFAULT_CAPITAL",
@@ -25,8 +27,11 @@ __all__ = [
     "SessionOptions",
     "SessionSnapshot",
     "StrategySession",
+    "best_first",
     "compare",
     "load_market_data",
+    "process_pool",
     "resolve_config",
     "run_backtest",
+    "sweep",
 ]
