@@ -8,9 +8,7 @@ when the strategy's handlers threw (the run completed; the errors are listed), 2
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,7 @@ import yaml
 
 from meltica_lab.backtest import BacktestResult, Fees, FillModel, run_backtest
 from meltica_lab.backtest.options import DEFAULT_CAPITAL
-from meltica_lab.cli.common import add_json, add_root, print_json, root_of
+from meltica_lab.cli.common import add_json, add_root, print_json, root_of, write_files
 from meltica_lab.errors import ConfigError, UsageError
 
 _DEFAULT_FEES = Fees()
@@ -52,32 +50,17 @@ def read_config_file(path: Path) -> dict[str, Any]:
 
 
 def write_outputs(result: BacktestResult, directory: Path) -> list[Path]:
-    """Parquet tables and the JSON document. Everything is written to temporary files first and
-    only then renamed into place, so a failure leaves the directory as it was."""
-    directory.mkdir(parents=True, exist_ok=True)
-    outputs: dict[str, Any] = {
-        "fills.parquet": result.fills,
-        "orders.parquet": result.orders,
-        "equity.parquet": result.equity,
-        "result.json": result.to_json(),
-    }
-    staged: dict[Path, str] = {}
-    try:
-        for name, content in outputs.items():
-            handle, temp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
-            os.close(handle)
-            staged[directory / name] = temp
-            if isinstance(content, str):
-                Path(temp).write_text(content + "\n", encoding="utf-8")
-            else:
-                content.to_parquet(temp)
-        for target, temp in staged.items():
-            os.replace(temp, target)
-    finally:
-        for temp in staged.values():
-            if os.path.exists(temp):
-                os.unlink(temp)
-    return list(staged)
+    """Parquet tables and the JSON document, all or nothing (see :func:`write_files`)."""
+    document = result.to_json() + "\n"
+    return write_files(
+        directory,
+        {
+            "fills.parquet": result.fills.to_parquet,
+            "orders.parquet": result.orders.to_parquet,
+            "equity.parquet": result.equity.to_parquet,
+            "result.json": lambda temp: Path(temp).write_text(document, encoding="utf-8"),
+        },
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,3 +57,23 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
 def short(digest: str, digits: int = 12) -> str:
     """``sha256:`` + the first hex digits of a hash, for tables."""
     return digest[: len("sha256:") + digits] if digest else ""
+
+
+def write_files(directory: Path, writers: Mapping[str, Callable[[str], object]]) -> list[Path]:
+    """Write several output files all or nothing: each writer fills a temporary file in ``directory``,
+    and only when every one succeeded are they renamed into place; a failure leaves it as it was."""
+    directory.mkdir(parents=True, exist_ok=True)
+    staged: dict[Path, str] = {}
+    try:
+        for name, write in writers.items():
+            handle, temp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
+            os.close(handle)
+            staged[directory / name] = temp
+            write(temp)
+        for target, temp in staged.items():
+            os.replace(temp, target)
+    finally:
+        for temp in staged.values():
+            if os.path.exists(temp):
+                os.unlink(temp)
+    return list(staged)

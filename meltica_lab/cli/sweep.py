@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ import pandas as pd
 from meltica_lab.backtest.metrics import SHARPE_LABEL
 from meltica_lab.backtest.sweep import RANK_BY, best_first, process_pool, sweep
 from meltica_lab.cli.backtest import parse_assignments
-from meltica_lab.cli.common import add_json, add_root, print_json, root_of, short, table
+from meltica_lab.cli.common import add_json, add_root, print_json, root_of, short, table, write_files
 from meltica_lab.errors import UsageError
 
 SHOWN_METRICS = (
@@ -90,24 +88,8 @@ def records(ranked: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def write_tables(ranked: pd.DataFrame, directory: Path) -> list[Path]:
-    """``sweep.csv`` and ``sweep.parquet``, each written to a temporary file first and renamed into
-    place only when both are written, so a failure leaves the directory as it was."""
-    directory.mkdir(parents=True, exist_ok=True)
-    writers = {"sweep.csv": ranked.to_csv, "sweep.parquet": ranked.to_parquet}
-    staged: dict[Path, str] = {}
-    try:
-        for name, write in writers.items():
-            handle, temp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
-            os.close(handle)
-            staged[directory / name] = temp
-            write(temp)
-        for target, temp in staged.items():
-            os.replace(temp, target)
-    finally:
-        for temp in staged.values():
-            if os.path.exists(temp):
-                os.unlink(temp)
-    return list(staged)
+    """``sweep.csv`` and ``sweep.parquet``, both or neither (see :func:`write_files`)."""
+    return write_files(directory, {"sweep.csv": ranked.to_csv, "sweep.parquet": ranked.to_parquet})
 
 
 def run(args: argparse.Namespace) -> int:
