@@ -18,7 +18,7 @@ COMMAND_MODULES = ("registry", "migrate", "backtest", "usage", "sweep", "report"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every available command."""
+    """The argument parser with every command."""
     import importlib
 
     parser = argparse.ArgumentParser(
@@ -28,13 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"meltica-lab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"meltica_lab.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"meltica_lab.cli.{name}":
-                raise
-            continue
-        module.register(sub)
+        importlib.import_module(f"meltica_lab.cli.{name}").register(sub)
     return parser
 
 
