@@ -321,6 +321,8 @@ CASES: tuple[Case, ...] = (
          flat_files({"bad.js": b"\xff\xfe"})),
     Case("migrate/flat-file-without-name", migrate_write, MigrationError, ["nameless.js", "name required"],
          flat_files({"nameless.js": strategy_source(metadata={"name": ""})})),
+    Case("migrate/empty-flat-file", migrate_write, MigrationError, ["empty.js", "metadata export missing"],
+         flat_files({"empty.js": b""})),
     Case("migrate/registered-file-tampered", migrate_write, MigrationError,
          ["alpha/v1.0.0/alpha.js is registered as", "restore the file"], tamper),
     Case("migrate/symlink-out-of-root", migrate_write, MigrationError, ["beta.js", "outside the root"],
@@ -400,6 +402,8 @@ CASES: tuple[Case, ...] = (
          input_file("u.json", export([usage_row(instances="i-1")]))),
     Case("usage/registry-is-a-list", read_export("u.json"), UsageExportError, ["registry", "expected an object"],
          input_file("u.json", json.dumps({"registry": [], "usage": []}))),
+    Case("usage/empty-file", read_export("u.json"), UsageExportError, ["{inputs}/u.json", "not valid JSON"],
+         input_file("u.json", b"")),
     Case("usage/not-utf8", read_export("u.json"), UsageExportError, ["{inputs}/u.json", "not valid JSON"],
          input_file("u.json", b'{"usage": [], "x": "\xff"}')),
     # -- command line ----------------------------------------------------------------------------------
@@ -487,3 +491,15 @@ def test_a_tampered_module_never_runs_anywhere(workspace: Workspace):
     with Manager(workspace.root, cache_dir=workspace.cache, limits=QUICK) as manager, pytest.raises(IntegrityError):
         manager.create("i-1", CLEAN, symbols=["BTC-USDT"])
     assert os.path.exists(workspace.root / CLEAN / "v1.0.0" / f"{CLEAN}.js")
+
+
+def test_bom_and_crlf_sources_are_stored_byte_for_byte_and_run(workspace: Workspace):
+    """Not bad input: a BOM and CRLF line ends are kept in the file and in its hash (the gateway hashes
+    the raw bytes), and the module still loads, resolves and runs."""
+    source = (BOM + strategy_source("crlf", on_trade="log('seen', price);")).replace("\n", "\r\n").encode()
+    with Manager(workspace.root, cache_dir=workspace.cache, limits=QUICK) as manager:
+        stored = manager.upload(source)
+    assert (workspace.root / stored.relpath).read_bytes() == source
+    assert stored.hash == "sha256:" + hashlib.sha256(source).hexdigest()
+    result = run_backtest("crlf", workspace.write("t.csv", TRADES), root=workspace.root, progress=False, limits=QUICK)
+    assert list(result.logs["message"]) == ["seen 100", "seen 101", "seen 102"]
