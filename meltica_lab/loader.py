@@ -399,11 +399,13 @@ class Loader:
                 continue
             source = data if data is not None else Path(path).read_bytes()
             fresh[digest] = self._module_host().inspect(source, filename=rel)
+        # A report cut short by a time or heap limit says nothing lasting about the bytes: not kept.
+        lasting = {digest: report for digest, report in fresh.items() if report.cacheable}
         if disk:
-            disk.put_many(fresh)
+            disk.put_many(lasting)
         reports.update(fresh)
         with _MEMO_LOCK:
-            _REPORT_MEMO.update(reports)
+            _REPORT_MEMO.update({d: r for d, r in reports.items() if d not in fresh or d in lasting})
         return reports, len(fresh), cached
 
     def _module_host(self) -> ModuleHost:

@@ -155,3 +155,21 @@ def test_revision_path_is_the_root_joined_with_its_registry_path(root, cache):
     add_revision(root, "demo", "v1.0.0")
     rev = Loader(root, cache_dir=cache).resolve("demo")
     assert rev.path == root.resolve() / "demo" / "v1.0.0" / "demo.js" and rev.path.is_file()
+
+
+def test_a_module_stopped_by_the_time_limit_is_evaluated_again_next_time(root, cache):
+    from meltica_lab.jshost.limits import Limits
+
+    add_revision(root, "slow", "v1.0.0", body=f"/* {uuid.uuid4()} */")
+    path = root / "slow" / "v1.0.0" / "slow.js"
+    source = path.read_text().replace("module.exports", "const t0 = Date.now(); while (Date.now() - t0 < 400) {}\n"
+                                      "module.exports", 1)
+    from meltica_lab.registry import content_hash, edit_registry, store_module
+
+    digest, rel = store_module(root, source.encode(), name="slow", tag="v2", layout="tag")
+    with edit_registry(root, "t") as draft:
+        draft.add_revision("slow", digest, "v2", rel)
+    first = Loader(root, cache_dir=cache, limits=Limits(eval_seconds=0.1)).refresh()
+    assert [p.kind for p in first.problems] == ["module"] and content_hash(source.encode()) == digest
+    again = Loader(root, cache_dir=cache).refresh()
+    assert again.problems == () and again.evaluated >= 1
