@@ -6,12 +6,12 @@ import socket
 from collections.abc import Iterator
 
 import pytest
-from tests.gateway_server import FakeGateway, digest, module_source
 
 from meltica_lab.errors import GatewayError, SelectorError, UsageError
 from meltica_lab.gateway import GatewayClient, RevisionUsage
 from meltica_lab.jshost.diagnostics import Diagnostic
 from meltica_lab.usage import UsageRecord
+from tests.gateway_server import FakeGateway, digest, module_source
 
 
 @pytest.fixture

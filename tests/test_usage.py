@@ -17,7 +17,6 @@ from typing import Any
 import pandas as pd
 import prometheus_client
 import pytest
-from tests.gateway_server import FakeGateway
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -34,6 +33,7 @@ from meltica_lab.usage import (
     parse_usage_export,
     read_usage_export,
 )
+from tests.gateway_server import FakeGateway
 
 H1 = "sha256:" + "1" * 64
 H2 = "sha256:" + "2" * 64
