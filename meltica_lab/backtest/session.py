@@ -57,6 +57,45 @@ ORDER_COLUMNS = (
     "reason",
 )
 _NS_PER_MS = 1_000_000
+_NUMBER = (int, float)
+# What the results are built from. The host builds the summary with built-ins the strategy shares
+# (Object.assign, the prototypes), so a strategy that replaced them can leave holes in it: those must
+# fail here, as a StrategyRuntimeError naming the strategy, not later as a KeyError.
+_SUMMARY_SHAPE: dict[str, Any] = {
+    "events": _NUMBER,
+    "ledger": dict.fromkeys(
+        ("equity", "trips", "fees", "cashFlow", "realised", "unrealised", "turnover", "wins", "fills", "volume"),
+        _NUMBER,
+    ),
+    "orders": dict.fromkeys(("submitted", "expired", "rejected"), _NUMBER),
+    "journal": {
+        "logs": dict.fromkeys(("ms", "rem", "text"), list),
+        "errors": [{"handler": str, "message": str, "count": _NUMBER}],
+        "counts": dict.fromkeys(("errors", "droppedLines"), _NUMBER),
+    },
+    "symbols": [str],
+    "orderProviders": [str],
+    "reasons": list,
+}
+
+
+def _misfit(value: Any, shape: Any, path: str) -> str | None:
+    """The first place where ``value`` does not have ``shape`` (a type, a dict of shapes by key, or a
+    one-element list: every item has that shape), or ``None``."""
+    if isinstance(shape, dict):
+        if not isinstance(value, dict):
+            return path
+        for key, inner in shape.items():
+            if key not in value:
+                return f"{path}.{key}"
+            if (found := _misfit(value[key], inner, f"{path}.{key}")) is not None:
+                return found
+        return None
+    if isinstance(shape, list):
+        if not isinstance(value, list):
+            return path
+        return next((f for i, item in enumerate(value) if (f := _misfit(item, shape[0], f"{path}[{i}]"))), None)
+    return None if isinstance(value, shape) else path
 
 
 @functools.cache
@@ -281,8 +320,19 @@ class StrategySession:
             orders=table("orders", len(ORDER_COLUMNS)),
             equity=np.concatenate([np.zeros(0), *self._equity]),
             equity_ts=np.concatenate([np.zeros(0, dtype=np.int64), *self._equity_ts]),
-            summary=json.loads(self._eval("__mlabHost.summary()", "")),
+            summary=self._summary(),
         )
+
+    def _summary(self) -> dict[str, Any]:
+        summary = json.loads(self._eval("__mlabHost.summary()", ""))
+        hole = _misfit(summary, _SUMMARY_SHAPE, "summary")
+        if hole is not None:
+            raise StrategyRuntimeError(
+                f"strategy {self.name}: the host's {hole} is missing or malformed: the strategy changed "
+                "built-ins the host reports with (Object.assign, Object.prototype, ...)",
+                strategy=self.name,
+            )
+        return summary
 
     @property
     def v8_version(self) -> str:
