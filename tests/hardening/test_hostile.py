@@ -60,7 +60,8 @@ CLEAN_PROBE = (
 class Outcome:
     """How hostile code must end: ``ok`` (harmless), ``refused`` (rejected before it runs:
     :class:`ModuleError`), ``stopped`` (a clear error stops it), ``recorded`` (the run goes on and
-    the error is in its errors). ``text`` must appear in the error, or in the recorded messages."""
+    the error is in its errors), ``unreadable`` (it runs, but its results are refused with a clear
+    error when read). ``text`` must appear in the error, or in the recorded messages."""
 
     how: str
     text: str = ""
@@ -127,6 +128,10 @@ CASES = (
     hostile("pollutes-object-prototype-with-handlers", OK, OK,
             top="Object.prototype.onTrade = function () { throw new Error('inherited'); };"
                 "Object.prototype.polluted = 'yes'; globalThis.leaked = 'yes';"),
+    hostile("replaces-object-assign", OK, Outcome("unreadable", "summary.ledger.equity is missing"),
+            top="Object.assign = () => ({});"),
+    hostile("puts-a-setter-on-object-prototype", OK, Outcome("unreadable", "summary.ledger.equity is missing"),
+            top="Object.defineProperty(Object.prototype, 'equity', { set(v) {}, get() { return 'forged'; } });"),
     hostile("freezes-the-built-in-prototypes", OK, OK,
             top="Object.freeze(Object.prototype); Object.freeze(Array.prototype); Object.freeze(Math);"),
     hostile("probes-for-host-objects", OK, OK, top=f"globalThis.probed = {PROBE};",
@@ -219,7 +224,7 @@ def test_the_clean_backtest_sees_no_leaked_state(clean_result: BacktestResult):
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_a_backtest_contains_hostile_code(case: Hostile, arena: Path, market: Path, clean_result: BacktestResult):
     expected = case.run
-    if expected.how in ("refused", "stopped"):
+    if expected.how in ("refused", "stopped", "unreadable"):
         with pytest.raises(MelticaLabError) as info:
             backtest(case.id, arena, market)
         wanted = ModuleError if expected.how == "refused" else StrategyRuntimeError
@@ -323,6 +328,10 @@ def test_a_manager_instance_contains_hostile_code(
             assert expected.text in failure and case.id in failure
             assert not manager.instance(ident).running
             assert manager.instance(ident).error == failure
+        elif expected.how == "unreadable":
+            assert failure == ""
+            with pytest.raises(StrategyRuntimeError, match=expected.text):
+                manager.snapshot(ident)
         else:
             assert failure == ""
             messages = " ".join(e["message"] for e in manager.snapshot(ident).summary["journal"]["errors"])
