@@ -13,13 +13,12 @@ import numpy as np
 import pandas as pd
 
 from meltica_lab.backtest.metrics import drawdown
-from meltica_lab.backtest.session import FILL_COLUMNS, ORDER_COLUMNS, SessionSnapshot
+from meltica_lab.backtest.session import FILL_COLUMNS, ORDER_COLUMNS, ORDER_STATES, SessionSnapshot
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 _NS_PER_MS = 1_000_000
-_STATES = ("ACK", "PARTIAL", "FILLED", "CANCELLED", "REJECTED", "EXPIRED")
 
 
 def _utc(ns: np.ndarray, name: str = "time") -> pd.DatetimeIndex:
@@ -81,7 +80,7 @@ def orders_frame(snapshot: SessionSnapshot, instance_id: str) -> pd.DataFrame:
             "type": np.where(c["type"] > 0, "Limit", "Market"),
             "quantity": c["quantity"],
             "limit_price": c["limit"],
-            "state": _names(list(_STATES), c["state"]),
+            "state": _names(list(ORDER_STATES), c["state"]),
             "filled_quantity": c["filled"],
             "avg_fill_price": c["avg_price"],
             "fees": c["fees"],

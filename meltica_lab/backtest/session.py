@@ -14,7 +14,7 @@ import functools
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -56,6 +56,8 @@ ORDER_COLUMNS = (
     "last_rem",
     "reason",
 )
+ORDER_STATES = ("ACK", "PARTIAL", "FILLED", "CANCELLED", "REJECTED", "EXPIRED")
+"""Order states, by the code the host stores in the orders table's ``state`` column."""
 _NS_PER_MS = 1_000_000
 _NUMBER = (int, float)
 # What the results are built from. The host builds the summary with built-ins the strategy shares
@@ -312,26 +314,46 @@ class StrategySession:
         """Copies of the result tables and the summary as they are now."""
 
         def table(name: str, width: int) -> np.ndarray:
-            view = np.frombuffer(self._eval(f"__mlabHost.table({json.dumps(name)})", ""), dtype=np.float64)
-            return view.reshape(-1, width).copy()
+            view = self._eval(f"__mlabHost.table({json.dumps(name)})", "")
+            if not isinstance(view, memoryview) or view.nbytes % (8 * width):
+                self._unreadable(f"{name} table")
+            return np.frombuffer(view, dtype=np.float64).reshape(-1, width).copy()
 
+        fills = table("fills", len(FILL_COLUMNS))
+        orders = table("orders", len(ORDER_COLUMNS))
+        summary = self._summary()
+        # Codes index Python-side tables: one out of range (or NaN) would fail deep in the results.
+        for where, values, size in (
+            ("fills.order", fills[:, FILL_COLUMNS.index("order")], len(orders)),
+            ("fills.symbol", fills[:, FILL_COLUMNS.index("symbol")], len(summary["symbols"])),
+            ("fills.event", fills[:, FILL_COLUMNS.index("event")], 2**53),
+            ("orders.symbol", orders[:, ORDER_COLUMNS.index("symbol")], len(summary["symbols"])),
+            ("orders.provider", orders[:, ORDER_COLUMNS.index("provider")], len(summary["orderProviders"])),
+            ("orders.state", orders[:, ORDER_COLUMNS.index("state")], len(ORDER_STATES)),
+            ("orders.reason", orders[:, ORDER_COLUMNS.index("reason")] + 1, len(summary["reasons"]) + 1),
+        ):
+            if not np.all((values >= 0) & (values < size) & (values == np.trunc(values))):
+                self._unreadable(where)
         return SessionSnapshot(
-            fills=table("fills", len(FILL_COLUMNS)),
-            orders=table("orders", len(ORDER_COLUMNS)),
+            fills=fills,
+            orders=orders,
             equity=np.concatenate([np.zeros(0), *self._equity]),
             equity_ts=np.concatenate([np.zeros(0, dtype=np.int64), *self._equity_ts]),
-            summary=self._summary(),
+            summary=summary,
+        )
+
+    def _unreadable(self, what: str) -> NoReturn:
+        raise StrategyRuntimeError(
+            f"strategy {self.name}: the host's {what} is missing or malformed: the strategy changed "
+            "built-ins the host reports with (Object.assign, Object.prototype, Math, Map, typed arrays, ...)",
+            strategy=self.name,
         )
 
     def _summary(self) -> dict[str, Any]:
         summary = json.loads(self._eval("__mlabHost.summary()", ""))
         hole = _misfit(summary, _SUMMARY_SHAPE, "summary")
         if hole is not None:
-            raise StrategyRuntimeError(
-                f"strategy {self.name}: the host's {hole} is missing or malformed: the strategy changed "
-                "built-ins the host reports with (Object.assign, Object.prototype, ...)",
-                strategy=self.name,
-            )
+            self._unreadable(hole)
         return summary
 
     @property
