@@ -368,3 +368,43 @@ def test_a_typed_array_memory_bomb_is_stopped_by_the_heap_limit(module_host: Mod
         filename="hostile.js",
     )
     assert not report.ok and "heap limit" in report.diagnostics[0].message
+
+
+# -- every built-in the host leans on, replaced ----------------------------------------------------------
+BUILT_INS = (
+    "Object.assign", "Object.keys", "Object.freeze", "Object.defineProperty", "Object.getPrototypeOf",
+    "Array.from", "Array.isArray", "Array.prototype.push", "Array.prototype.slice", "Array.prototype.map",
+    "Array.prototype.join", "Array.prototype.sort", "Array.prototype.indexOf", "Array.prototype.splice",
+    "Array.prototype.concat", "Array.prototype[Symbol.iterator]", "String.prototype.slice",
+    "String.prototype.padStart", "String.prototype.replace", "String.prototype.split", "String.prototype.trim",
+    "String.prototype.toLowerCase", "Number.isInteger", "Number.isFinite", "Number.prototype.toExponential",
+    "Math.floor", "Math.abs", "Math.min", "Math.max", "Math.round", "Math.trunc", "JSON.parse",
+    "Map.prototype.get", "Map.prototype.set", "Map.prototype.values", "Set.prototype.has", "BigInt", "String",
+    "Number", "Reflect.construct", "Float64Array.prototype.set", "Float64Array.prototype.subarray",
+    "Int32Array.prototype.fill", "Date.prototype.toISOString", "Error.prototype.toString",
+)
+REPLACEMENTS = ("() => { throw new Error('replaced'); }", "() => undefined", "() => ({})")
+SWEEP = [(target, replacement) for target in BUILT_INS for replacement in REPLACEMENTS]
+
+
+@pytest.fixture(scope="module")
+def sweep_arena(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("sweep") / "strategies"
+    root.mkdir()
+    trade = (
+        "log('p', price, [1, 2], {a: 1}); rt.submitOrder('', 'buy', 1, price - 1); rt.submitMarketOrder('', 'sell', 1);"
+    )
+    for number, (target, replacement) in enumerate(SWEEP):
+        top = f"try {{ {target} = {replacement}; }} catch (e) {{}}"
+        register(root, strategy_source(f"sweep{number}", top=top, on_trade=trade), f"sweep{number}", "v1.0.0")
+    return root
+
+
+@pytest.mark.parametrize("number", range(len(SWEEP)), ids=[f"{t}={r}" for t, r in SWEEP])
+def test_a_replaced_built_in_ends_the_backtest_well_or_with_a_clear_error(
+    number: int, sweep_arena: Path, market: Path
+):
+    try:
+        run_backtest(f"sweep{number}", market, root=sweep_arena, limits=LIMITS, progress=False)
+    except MelticaLabError as exc:
+        assert f"sweep{number}" in str(exc)
