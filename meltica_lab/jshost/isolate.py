@@ -9,6 +9,7 @@ come back as :class:`JSError` (with line and column when V8 gives them), limits 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -123,6 +124,11 @@ class _RacerThread:
         self._thread: threading.Thread | None = None
         self._pid = 0
 
+    @property
+    def pid(self) -> int:
+        """The process whose thread this is (0 before the first job)."""
+        return self._pid
+
     def call(self, job: Callable[[], _T]) -> _T:
         """Run ``job`` on the thread and return its result (or raise its exception)."""
         future: Future[_T] = Future()
@@ -181,6 +187,18 @@ def _close_racer(racer: MiniRacer, *, drop_late_reports: bool) -> None:
     finally:
         sys.unraisablehook = previous
         _open_racers.discard(racer)
+
+
+def _close_all_at_exit() -> None:
+    # Racers still open at exit (a process-wide module host, an isolate a caller never closed)
+    # would otherwise be freed by interpreter teardown on the main thread, which can crash the
+    # process after all its work is done. atexit still runs while the racer thread is alive.
+    racers = list(_open_racers)
+    if racers and _racer_thread.pid == os.getpid():
+        _racer_thread.call(lambda: [_close_racer(racer, drop_late_reports=True) for racer in racers])
+
+
+atexit.register(_close_all_at_exit)
 
 
 class Isolate:
