@@ -431,17 +431,18 @@ def registry_path(root: str | Path) -> Path:
     return Path(root) / REGISTRY_FILE
 
 
-def load_registry(root: str | Path, *, follow_links: bool = True) -> Registry | None:
+def load_registry(root: str | Path, *, follow_links: bool = True, memo: bool = True) -> Registry | None:
     """Read and validate ``<root>/registry.json``; ``None`` when the file does not exist.
 
     ``follow_links=False`` skips the symlink containment check (one realpath per revision) for
-    callers that check each file as they open it, as the loader does.
+    callers that check each file as they open it, as the loader does. ``memo=False`` always reads
+    the file (an edit under the lock must never start from a remembered document).
     """
     path = registry_path(root)
     try:
         st = path.stat()
         key = (str(path), st.st_size, st.st_mtime_ns, st.st_ino, follow_links)
-        known = _PARSED.get(key)
+        known = _PARSED.get(key) if memo else None
         if known is not None:
             return known
         raw = path.read_bytes()
@@ -674,7 +675,7 @@ def edit_registry(root: str | Path, reason: str, *, create: bool = True) -> Iter
             path=str(registry_path(root_path)),
         ) from None
     try:
-        current = load_registry(root_path)
+        current = load_registry(root_path, memo=False)
         if current is None and not create:
             raise RegistryError(f"{registry_path(root_path)} does not exist", path=str(registry_path(root_path)))
         draft = RegistryDraft(root_path, current)
