@@ -39,6 +39,17 @@ class MelticaLabError(Exception):
         self.field = field
         self.row = row
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Subclasses take different keyword-only arguments: rebuild from the attributes, so every
+        # error crosses process boundaries (worker pools, Dask) intact.
+        return (_rebuild_error, (type(self), dict(self.__dict__)))
+
+    def with_context(self, context: str) -> MelticaLabError:
+        """A copy of this error (same class and attributes) whose message starts with ``context``."""
+        state = dict(self.__dict__)
+        state["message"] = f"{context}: {self.message}"
+        return _rebuild_error(type(self), state)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: ``{"error": <class>, "message": ..., plus the named locations}``."""
         out: dict[str, Any] = {"error": type(self).__name__, "message": self.message}
@@ -47,6 +58,13 @@ class MelticaLabError(Exception):
             if value is not None:
                 out[key] = value
         return out
+
+
+def _rebuild_error(kind: type[MelticaLabError], state: dict[str, Any]) -> MelticaLabError:
+    error = kind.__new__(kind)
+    Exception.__init__(error, state["message"])
+    error.__dict__.update(state)
+    return error
 
 
 class UsageError(MelticaLabError):

@@ -25,3 +25,25 @@ def test_unknown_names_raise_attribute_error():
         assert "no_such_thing" in str(exc)
     else:
         raise AssertionError("expected AttributeError")
+
+
+def test_every_error_class_survives_pickling_with_its_attributes():
+    import pickle
+
+    from meltica_lab import errors
+    from meltica_lab.jshost.isolate import JSLimitError
+
+    samples = [
+        errors.RegistryError("bad", path="r.json", field="x"),
+        errors.AmbiguousHashError("two", candidates=("a", "b"), selector="m@ab"),
+        errors.InUseError("busy", instances=("i1",), selector="m"),
+        errors.StrategyRuntimeError("stop", strategy="m", handler="onTrade"),
+        JSLimitError("time", kind="time", strategy="m", handler="onTrade"),
+        errors.GatewayError("down", status=503, url="http://h"),
+    ]
+    for error in samples:
+        again = pickle.loads(pickle.dumps(error))
+        assert type(again) is type(error) and again.__dict__ == error.__dict__ and str(again) == str(error)
+        framed = error.with_context("run 3")
+        assert type(framed) is type(error) and framed.message == f"run 3: {error.message}"
+        assert str(framed) == framed.message

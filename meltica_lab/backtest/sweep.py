@@ -305,24 +305,6 @@ class _Task:
 
 
 @dataclass(frozen=True)
-class _Failure:
-    """A MelticaLabError carried back as a value: subclasses that take required keyword-only
-    arguments (JSLimitError's ``kind``) cannot be unpickled the ordinary way."""
-
-    kind: type[MelticaLabError]
-    state: Mapping[str, Any]
-
-    def error(self, context: str) -> MelticaLabError:
-        """The original error, its message prefixed with ``context``; built without ``__init__``,
-        whose arguments differ per subclass, from the attributes (path, field, handler, kind...)."""
-        error = self.kind.__new__(self.kind)
-        error.__dict__.update(self.state)
-        error.message = f"{context}: {self.state['message']}"
-        error.args = (error.message,)
-        return error
-
-
-@dataclass(frozen=True)
 class _Outcome:
     run: int
     summary: Mapping[str, Any]
@@ -330,7 +312,7 @@ class _Outcome:
     worker: str
     seconds: float
     data_loaded: bool
-    failure: _Failure | None = None
+    failure: MelticaLabError | None = None
 
 
 def _worker_name() -> str:
@@ -345,8 +327,7 @@ def _run_task(task: _Task) -> _Outcome:
         market, loaded = _shared_market(task.data)
         result = run_backtest(task.revision, market, config=task.config, seed=task.seed, progress=False, **task.options)
     except MelticaLabError as exc:
-        failure = _Failure(type(exc), dict(exc.__dict__))
-        return _Outcome(task.run, {}, {}, _worker_name(), time.perf_counter() - started, loaded, failure)
+        return _Outcome(task.run, {}, {}, _worker_name(), time.perf_counter() - started, loaded, exc)
     provenance = {name: result.provenance[name] for name in ("data_source", *PROVENANCE_COLUMNS)}
     return _Outcome(
         run=task.run,
@@ -394,7 +375,7 @@ def _execute(tasks: list[_Task], executor: Executor, progress: bool) -> list[_Ou
             for future in as_completed(futures):
                 outcome = future.result()
                 if outcome.failure is not None:
-                    raise outcome.failure.error(tasks[outcome.run].describe())
+                    raise outcome.failure.with_context(tasks[outcome.run].describe())
                 outcomes[outcome.run] = outcome
                 bar.update()
     finally:
