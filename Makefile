@@ -17,10 +17,15 @@ $(VENV)/.installed-dev: pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e '.[dev,dask]'
 	touch $@ $(VENV)/.installed
 
+# Node tools for the tests (eslint, Prism), pinned by package-lock.json; Node and npm are on every machine.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 demo: $(VENV)/.installed
 	$(VENV)/bin/meltica-lab demo
 
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev node_modules/.installed
 	$(VENV)/bin/ruff check meltica_lab tests benchmarks
 	$(PY) -m pytest
 
@@ -31,4 +36,4 @@ bench: $(VENV)/.installed-dev
 	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) reports .pytest_cache
+	rm -rf $(VENV) reports .pytest_cache node_modules
