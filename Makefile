@@ -27,10 +27,12 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev node_modules/.installed
 	$(VENV)/bin/ruff check meltica_lab tests benchmarks
+	$(VENV)/bin/ruff format --check meltica_lab tests benchmarks
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check meltica_lab tests benchmarks
+	$(VENV)/bin/ruff format --check meltica_lab tests benchmarks
 
 bench: $(VENV)/.installed-dev
 	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done

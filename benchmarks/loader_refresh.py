@@ -43,26 +43,34 @@ def main() -> int:
         started = time.perf_counter()
         hashes = build_root(root, args.strategies, args.revisions)
         total = args.strategies * args.revisions
-        print(f"registry: {args.strategies} strategies x {args.revisions} revisions = {total:,} modules "
-              f"(built in {time.perf_counter() - started:.1f} s)")
+        print(
+            f"registry: {args.strategies} strategies x {args.revisions} revisions = {total:,} modules "
+            f"(built in {time.perf_counter() - started:.1f} s)"
+        )
 
         host = ModuleHost()
         cold = Loader(root, cache_dir=cache, host=host).refresh()
-        print(f"cold refresh:                {cold.seconds:8.3f} s  {cold.evaluated:6,} JS evaluations "
-              f"({cold.evaluated / cold.seconds:,.0f} modules/s), problems: {len(cold.problems)}")
+        print(
+            f"cold refresh:                {cold.seconds:8.3f} s  {cold.evaluated:6,} JS evaluations "
+            f"({cold.evaluated / cold.seconds:,.0f} modules/s), problems: {len(cold.problems)}"
+        )
 
         # A new kernel: nothing in process memory, only the on-disk metadata cache is warm.
         forget_process_memos()
         fresh_host = ModuleHost()
         new_loader = Loader(root, cache_dir=cache, host=fresh_host)
         warm_new = new_loader.refresh()
-        print(f"warm refresh (new process):  {warm_new.seconds:8.3f} s  {warm_new.evaluated:6,} JS evaluations "
-              f"(host evaluations: {fresh_host.evaluations})  "
-              f"{verdict(warm_new.seconds < 0.5 and warm_new.evaluated == 0)} (< 0.5 s, zero JS)")
+        print(
+            f"warm refresh (new process):  {warm_new.seconds:8.3f} s  {warm_new.evaluated:6,} JS evaluations "
+            f"(host evaluations: {fresh_host.evaluations})  "
+            f"{verdict(warm_new.seconds < 0.5 and warm_new.evaluated == 0)} (< 0.5 s, zero JS)"
+        )
 
         seconds, warm = timed(new_loader.refresh, 5)
-        print(f"warm refresh (same Loader):  {seconds:8.3f} s  {warm.evaluated:6,} JS evaluations  "
-              f"{verdict(seconds < 0.5 and warm.evaluated == 0)}")
+        print(
+            f"warm refresh (same Loader):  {seconds:8.3f} s  {warm.evaluated:6,} JS evaluations  "
+            f"{verdict(seconds < 0.5 and warm.evaluated == 0)}"
+        )
 
         name = "strat000"
         digest = hashes[name][-1]

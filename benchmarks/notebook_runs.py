@@ -49,13 +49,21 @@ def main() -> int:
 
         data = out / "trades.parquet"
         synthetic_trades(args.events, seed=SEED).assign(symbol="BTC-USDT").to_parquet(data)
-        alone = timed_report("pinned_backtest", out, {"data": str(data), "compare_with": []},
-                             f"pinned_backtest {args.events:,} trades", "large")
-        compared = timed_report("pinned_backtest", out, {"data": str(data)},
-                                "  + 2 comparison revisions", "large-compared")
-    print(f"pinned backtest on {args.events:,} trades: {alone:.2f} s alone, {compared:.2f} s with the default "
-          f"comparison (target < {TARGET_SECONDS:.0f} s: {verdict(alone < TARGET_SECONDS)} alone, "
-          f"{verdict(compared < TARGET_SECONDS)} with comparison)")
+        alone = timed_report(
+            "pinned_backtest",
+            out,
+            {"data": str(data), "compare_with": []},
+            f"pinned_backtest {args.events:,} trades",
+            "large",
+        )
+        compared = timed_report(
+            "pinned_backtest", out, {"data": str(data)}, "  + 2 comparison revisions", "large-compared"
+        )
+    print(
+        f"pinned backtest on {args.events:,} trades: {alone:.2f} s alone, {compared:.2f} s with the default "
+        f"comparison (target < {TARGET_SECONDS:.0f} s: {verdict(alone < TARGET_SECONDS)} alone, "
+        f"{verdict(compared < TARGET_SECONDS)} with comparison)"
+    )
     print(f"peak RSS of this process (kernels excluded): {peak_rss_mb():.0f} MiB")
     return 0
 

@@ -176,10 +176,13 @@ class MetadataCache:
         self.path = directory / "module-reports.sqlite3"
         self._version = f"{__version__}/{_CACHE_FORMAT}"
         with self._connect() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS reports (version TEXT, hash TEXT, report TEXT, "
-                       "PRIMARY KEY (version, hash))")
-            db.execute("CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, "
-                       "mtime_ns INTEGER, ino INTEGER, hash TEXT)")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS reports (version TEXT, hash TEXT, report TEXT, PRIMARY KEY (version, hash))"
+            )
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, "
+                "mtime_ns INTEGER, ino INTEGER, hash TEXT)"
+            )
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=30)
@@ -202,20 +205,23 @@ class MetadataCache:
         with self._connect() as db:
             db.executemany("INSERT OR IGNORE INTO reports VALUES (?, ?, ?)", rows)
 
-
     def file_hashes(self, base: str) -> dict[tuple[str, int, int, int], str]:
         """Hashes of files under ``base`` computed by earlier processes, keyed by path and stat."""
         with self._connect() as db:
-            rows = db.execute("SELECT path, size, mtime_ns, ino, hash FROM files WHERE path >= ? AND path < ?",
-                              (base + os.sep, base + chr(ord(os.sep) + 1))).fetchall()
+            rows = db.execute(
+                "SELECT path, size, mtime_ns, ino, hash FROM files WHERE path >= ? AND path < ?",
+                (base + os.sep, base + chr(ord(os.sep) + 1)),
+            ).fetchall()
         return {(path, size, mtime, ino): digest for path, size, mtime, ino, digest in rows}
 
     def put_file_hashes(self, hashes: dict[tuple[str, int, int, int], str]) -> None:
         """Remember file hashes by path and stat (a changed file gets a new stat and is re-read)."""
         if hashes:
             with self._connect() as db:
-                db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
-                               [(*key, digest) for key, digest in hashes.items()])
+                db.executemany(
+                    "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
+                    [(*key, digest) for key, digest in hashes.items()],
+                )
 
 
 # Rows are pickled reports: unpickling restores the frozen values without re-running their
@@ -333,16 +339,25 @@ class Loader:
                 try:
                     actual, size, data = _file_hash(base, location.path, guard, remembered)
                 except OSError as exc:
-                    problems[digest] = Problem(name, digest, location.path, "missing",
-                                               f"{path}: module file unreadable: {exc.strerror}")
+                    problems[digest] = Problem(
+                        name, digest, location.path, "missing", f"{path}: module file unreadable: {exc.strerror}"
+                    )
                     continue
                 except _OutsideRoot as exc:
-                    problems[digest] = Problem(name, digest, location.path, "outside",
-                                               f"{path} resolves outside the root (to {exc}); it will not be read")
+                    problems[digest] = Problem(
+                        name,
+                        digest,
+                        location.path,
+                        "outside",
+                        f"{path} resolves outside the root (to {exc}); it will not be read",
+                    )
                     continue
                 if actual != digest:
                     problems[digest] = Problem(
-                        name, digest, location.path, "integrity",
+                        name,
+                        digest,
+                        location.path,
+                        "integrity",
                         f"module hash mismatch for {path} ({actual} != {digest}); it will not be run",
                     )
                     continue
@@ -357,12 +372,16 @@ class Loader:
         for digest, (name, rel, path, size, _) in files.items():
             report = reports[digest]
             if not report.ok or report.metadata is None:
-                problems[digest] = Problem(name, digest, rel, "module", f"{path}: {report.headline}",
-                                           report.diagnostics)
+                problems[digest] = Problem(
+                    name, digest, rel, "module", f"{path}: {report.headline}", report.diagnostics
+                )
                 continue
             if report.metadata.name != name:
                 problems[digest] = Problem(
-                    name, digest, rel, "name",
+                    name,
+                    digest,
+                    rel,
+                    "name",
                     f"{path}: module name {report.metadata.name!r} does not match registry entry {name!r}",
                 )
                 continue
@@ -382,11 +401,11 @@ class Loader:
         with self._lock:
             self._state = _State(registry, revisions, problems, mode)
             self._resolved.clear()
-        return RefreshReport(len(revisions), evaluated, cached, tuple(problems.values()),
-                             time.perf_counter() - started)
+        return RefreshReport(len(revisions), evaluated, cached, tuple(problems.values()), time.perf_counter() - started)
 
-    def _reports(self, files: dict[str, tuple[str, str, str, int, bytes | None]], disk: MetadataCache | None
-                 ) -> tuple[dict[str, ModuleReport], int, int]:
+    def _reports(
+        self, files: dict[str, tuple[str, str, str, int, bytes | None]], disk: MetadataCache | None
+    ) -> tuple[dict[str, ModuleReport], int, int]:
         with _MEMO_LOCK:
             reports = {digest: _REPORT_MEMO[digest] for digest in files if digest in _REPORT_MEMO}
         missing = [digest for digest in files if digest not in reports]

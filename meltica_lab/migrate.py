@@ -203,11 +203,18 @@ def plan_migration(
             resolved = path.resolve()
             if not resolved.is_relative_to(real_root):
                 # a symlink out of the root: its code is not the operator's to register from here
-                conflicts.append(Conflict("outside-root", rel, f"{rel} resolves outside the root (to {resolved}); "
-                                          "copy the module into the root or remove the link"))
+                conflicts.append(
+                    Conflict(
+                        "outside-root",
+                        rel,
+                        f"{rel} resolves outside the root (to {resolved}); "
+                        "copy the module into the root or remove the link",
+                    )
+                )
                 continue
-            item, problems = _plan_file(root_path, rel, path.read_bytes(), layout, registry, registered_paths,
-                                        module_host)
+            item, problems = _plan_file(
+                root_path, rel, path.read_bytes(), layout, registry, registered_paths, module_host
+            )
             conflicts.extend(problems)
             if item is not None:
                 items.append(item)
@@ -238,8 +245,14 @@ def _plan_file(
         if registered == digest:
             tag = registry.strategies[name].hashes[digest].tag
             return PlanItem(rel, name, tag, "registry", digest, rel, "skip"), []
-        return None, [Conflict("hash-mismatch", rel, f"{rel} is registered as {registered} but its bytes hash to "
-                                                     f"{digest}; restore the file or fix the registry first")]
+        return None, [
+            Conflict(
+                "hash-mismatch",
+                rel,
+                f"{rel} is registered as {registered} but its bytes hash to "
+                f"{digest}; restore the file or fix the registry first",
+            )
+        ]
     report = host.inspect(data, filename=rel)
     if report.metadata is None or not report.ok:
         detail = "; ".join(d.describe() for d in report.diagnostics) or report.headline
@@ -249,11 +262,15 @@ def _plan_file(
     tag, source = meta.tag, meta.tag_source or "default"
     if not tag:
         tag = DEFAULT_TAG
-        problems.append(Conflict("missing-tag", rel, f"{rel}: metadata has no tag or version; using {DEFAULT_TAG}",
-                                 blocking=False))
+        problems.append(
+            Conflict("missing-tag", rel, f"{rel}: metadata has no tag or version; using {DEFAULT_TAG}", blocking=False)
+        )
     elif source == "version":
-        problems.append(Conflict("version-key", rel, f"{rel}: tag {tag!r} taken from the older metadata "
-                                                     "'version' key", blocking=False))
+        problems.append(
+            Conflict(
+                "version-key", rel, f"{rel}: tag {tag!r} taken from the older metadata 'version' key", blocking=False
+            )
+        )
     try:
         target = module_relpath(meta.name, tag, digest, layout)
     except RegistryError as exc:
@@ -267,8 +284,13 @@ def _plan_file(
         elif (root / target).exists():
             action = "remove-source" if (root / target).read_bytes() == data else "conflict"
             if action == "conflict":
-                problems.append(Conflict("target-exists", rel, f"{rel}: target {target} already holds different "
-                                                               "bytes; it is never overwritten"))
+                problems.append(
+                    Conflict(
+                        "target-exists",
+                        rel,
+                        f"{rel}: target {target} already holds different bytes; it is never overwritten",
+                    )
+                )
         else:
             action = "move"
     return PlanItem(rel, meta.name, tag, source, digest, target, action), problems
@@ -288,8 +310,14 @@ def _cross_check(items: list[PlanItem], registry: Registry) -> tuple[list[PlanIt
         revisions = {i.hash: i.file for i in group if i.file != i.target}
         if len(revisions) > 1:
             files = sorted(revisions.values())
-            conflicts.append(Conflict("duplicate-name", files[0], f"{len(files)} different modules share the "
-                                      f"strategy name {name!r}: {', '.join(files)}", blocking=False))
+            conflicts.append(
+                Conflict(
+                    "duplicate-name",
+                    files[0],
+                    f"{len(files)} different modules share the strategy name {name!r}: {', '.join(files)}",
+                    blocking=False,
+                )
+            )
         by_tag: dict[str, list[PlanItem]] = defaultdict(list)
         for item in group:
             by_tag[item.tag].append(item)
@@ -302,8 +330,13 @@ def _cross_check(items: list[PlanItem], registry: Registry) -> tuple[list[PlanIt
             if len(hashes) > 1:
                 listed = ", ".join(sorted({i.file for i in tagged}))
                 where = " and the registry" if registered is not None else ""
-                conflicts.append(Conflict("tag-conflict", tagged[0].file, f"{name}:{tag} has different bytes in "
-                                          f"{listed}{where}; give each revision its own tag"))
+                conflicts.append(
+                    Conflict(
+                        "tag-conflict",
+                        tagged[0].file,
+                        f"{name}:{tag} has different bytes in {listed}{where}; give each revision its own tag",
+                    )
+                )
                 blocked.update(i.file for i in tagged if i.action != "skip")
     planned = [replace(i, action="conflict") if i.file in blocked else i for i in items]
     return planned, conflicts
@@ -327,8 +360,10 @@ def _plan_latest(items: Iterable[PlanItem], registry: Registry) -> tuple[dict[st
         if current is not None:
             latest[name] = current
             if top is not None and tags[top] != current:
-                notes.append(f"{name}: latest stays at {current[:19]}; newer tag {top} is available "
-                             f"(promote it with `meltica-lab tag {name} latest {tags[top][:19]}`)")
+                notes.append(
+                    f"{name}: latest stays at {current[:19]}; newer tag {top} is available "
+                    f"(promote it with `meltica-lab tag {name} latest {tags[top][:19]}`)"
+                )
         elif top is not None:
             latest[name] = tags[top]
     return latest, notes
@@ -371,14 +406,17 @@ def apply_migration(plan: MigrationPlan) -> MigrationResult:
     """
     if plan.blocking:
         listed = "; ".join(c.message for c in plan.blocking)
-        raise MigrationError(f"{plan.root}: {len(plan.blocking)} blocking conflict(s), nothing written: {listed}",
-                             path=str(plan.root))
+        raise MigrationError(
+            f"{plan.root}: {len(plan.blocking)} blocking conflict(s), nothing written: {listed}", path=str(plan.root)
+        )
     root = plan.root
     for item in plan.changes:
         actual = content_hash((root / item.file).read_bytes())
         if actual != item.hash:
-            raise MigrationError(f"{root / item.file} changed since the plan was made ({actual} != {item.hash}); "
-                                 "plan again", path=str(root / item.file))
+            raise MigrationError(
+                f"{root / item.file} changed since the plan was made ({actual} != {item.hash}); plan again",
+                path=str(root / item.file),
+            )
     copied = []
     for item in plan.items:
         if item.action != "move":
@@ -386,8 +424,9 @@ def apply_migration(plan: MigrationPlan) -> MigrationResult:
         data = (root / item.file).read_bytes()
         digest, rel = store_module(root, data, name=item.name, tag=item.tag, layout=plan.layout)
         if rel != item.target or content_hash((root / rel).read_bytes()) != item.hash or digest != item.hash:
-            raise MigrationError(f"copy of {item.file} to {rel} failed verification; the source is kept",
-                                 path=str(root / rel))
+            raise MigrationError(
+                f"copy of {item.file} to {rel} failed verification; the source is kept", path=str(root / rel)
+            )
         copied.append(rel)
     registered = []
     with edit_registry(root, "migrate") as draft:
@@ -410,8 +449,9 @@ def apply_migration(plan: MigrationPlan) -> MigrationResult:
     return MigrationResult(plan, tuple(copied), tuple(registered), tuple(removed))
 
 
-def migrate(root: str | Path, *, write: bool = False, layout: str = "tag", usage: Any = None
-            ) -> MigrationPlan | MigrationResult:
+def migrate(
+    root: str | Path, *, write: bool = False, layout: str = "tag", usage: Any = None
+) -> MigrationPlan | MigrationResult:
     """Plan, and with ``write=True`` apply, the migration of ``root`` (the dry run is the default)."""
     plan = plan_migration(root, layout=layout, usage=usage)
     return apply_migration(plan) if write else plan

@@ -640,9 +640,7 @@ class RegistryDraft:
         was_latest = any(
             t == LATEST and normalize_hash(v, allow_prefix=False) == full for t, v in entry["tags"].items()
         )
-        entry["tags"] = {
-            t: v for t, v in entry["tags"].items() if normalize_hash(v, allow_prefix=False) != full
-        }
+        entry["tags"] = {t: v for t, v in entry["tags"].items() if normalize_hash(v, allow_prefix=False) != full}
         if not entry["hashes"]:
             del self.data[key]
         elif was_latest:

@@ -71,8 +71,9 @@ def parse_parameters_text(text: str, *, source: str) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, Mapping):
-        raise UsageError(f"{source}: expected a mapping of parameter names to values, got {type(data).__name__}",
-                         path=source)
+        raise UsageError(
+            f"{source}: expected a mapping of parameter names to values, got {type(data).__name__}", path=source
+        )
     return {str(k): v for k, v in data.items()}
 
 
@@ -130,8 +131,9 @@ def find_notebook(notebook: str | Path) -> Path:
             if candidate.is_file():
                 return candidate
     known = ", ".join(sorted(p.stem for p in NOTEBOOK_DIR.glob(f"*{NOTEBOOK_SUFFIX}"))) or "none found"
-    raise UsageError(f"notebook {notebook}: no such file (project notebooks in {NOTEBOOK_DIR}: {known})",
-                     path=str(notebook))
+    raise UsageError(
+        f"notebook {notebook}: no such file (project notebooks in {NOTEBOOK_DIR}: {known})", path=str(notebook)
+    )
 
 
 def notebook_parameters(notebook: str | Path) -> dict[str, NotebookParameter]:
@@ -153,8 +155,8 @@ def parse_cli_parameters(notebook: str | Path, pairs: Iterable[tuple[str, str]])
     values: dict[str, Any] = {}
     for key, text in pairs:
         parameter = declared.get(key)
-        values[key] = text if parameter is not None and parameter.type_name == "str" else parse_parameter_value(
-            text, name=key
+        values[key] = (
+            text if parameter is not None and parameter.type_name == "str" else parse_parameter_value(text, name=key)
         )
     return values
 
@@ -165,8 +167,11 @@ def check_parameters(notebook: str | Path, parameters: Mapping[str, Any]) -> Non
     unknown = sorted(set(parameters) - set(declared))
     if unknown:
         known = ", ".join(declared) or "none: the notebook has no cell tagged 'parameters'"
-        raise UsageError(f"{notebook}: unknown parameter(s) {', '.join(unknown)}; it declares: {known}",
-                         path=str(notebook), field=unknown[0])
+        raise UsageError(
+            f"{notebook}: unknown parameter(s) {', '.join(unknown)}; it declares: {known}",
+            path=str(notebook),
+            field=unknown[0],
+        )
 
 
 @dataclass(frozen=True)

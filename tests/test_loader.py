@@ -162,8 +162,9 @@ def test_a_module_stopped_by_the_time_limit_is_evaluated_again_next_time(root, c
 
     add_revision(root, "slow", "v1.0.0", body=f"/* {uuid.uuid4()} */")
     path = root / "slow" / "v1.0.0" / "slow.js"
-    source = path.read_text().replace("module.exports", "const t0 = Date.now(); while (Date.now() - t0 < 400) {}\n"
-                                      "module.exports", 1)
+    source = path.read_text().replace(
+        "module.exports", "const t0 = Date.now(); while (Date.now() - t0 < 400) {}\nmodule.exports", 1
+    )
     from meltica_lab.registry import content_hash, edit_registry, store_module
 
     digest, rel = store_module(root, source.encode(), name="slow", tag="v2", layout="tag")

@@ -157,9 +157,20 @@ def test_usage_export_lists_revisions_nobody_runs(root, tmp_path):
     legacy_root(root)
     plan = plan_migration(root)
     running = next(i for i in plan.items if i.file == "noop.js")
-    export = {"registry": {}, "usage": [{"strategy": "noop", "hash": running.hash, "instances": ["a"], "count": 1,
-                                          "firstSeen": "2025-11-04T13:32:54Z", "lastSeen": "2025-11-04T13:32:54Z",
-                                          "running": True}]}
+    export = {
+        "registry": {},
+        "usage": [
+            {
+                "strategy": "noop",
+                "hash": running.hash,
+                "instances": ["a"],
+                "count": 1,
+                "firstSeen": "2025-11-04T13:32:54Z",
+                "lastSeen": "2025-11-04T13:32:54Z",
+                "running": True,
+            }
+        ],
+    }
     path = tmp_path / "usage.json"
     path.write_text(json.dumps(export))
     pruning = plan_migration(root, usage=str(path)).pruning

@@ -38,16 +38,23 @@ def run(args: argparse.Namespace) -> int:
     print(f"1. Copied the legacy example directory to {work}")
 
     plan = plan_migration(work)
-    print(f"2. Dry run: {len(plan.changes)} change(s) planned, {len(plan.conflicts)} note(s)/conflict(s); "
-          "nothing written")
-    print(table([(i.file, i.name, i.tag, i.target, i.action) for i in plan.items],
-                ["file", "name", "tag", "target", "action"]))
+    print(
+        f"2. Dry run: {len(plan.changes)} change(s) planned, {len(plan.conflicts)} note(s)/conflict(s); nothing written"
+    )
+    print(
+        table(
+            [(i.file, i.name, i.tag, i.target, i.action) for i in plan.items],
+            ["file", "name", "tag", "target", "action"],
+        )
+    )
     for conflict in plan.conflicts:
         print(f"   {'CONFLICT' if conflict.blocking else 'note'}: {conflict.message}")
 
     result = apply_migration(plan)
-    print(f"3. Applied: {len(result.copied)} copied and verified, {len(result.registered)} registered, "
-          f"{len(result.removed)} flat file(s) removed")
+    print(
+        f"3. Applied: {len(result.copied)} copied and verified, {len(result.registered)} registered, "
+        f"{len(result.removed)} flat file(s) removed"
+    )
 
     loader = Loader(work)
     report = loader.refresh()
@@ -78,11 +85,14 @@ def notebook_runs(out: Path) -> list[tuple[str, dict[str, object]]]:
     strategies = str(PROJECT / "strategies")
     return [
         ("migration", {"root": str(scratch), "write": True}),
-        ("drift_review", {
-            "root": strategies,
-            "export": str(PROJECT / "examples" / "usage" / "export.json"),
-            "backtests": str(PROJECT / "examples" / "usage" / "backtests"),
-        }),
+        (
+            "drift_review",
+            {
+                "root": strategies,
+                "export": str(PROJECT / "examples" / "usage" / "export.json"),
+                "backtests": str(PROJECT / "examples" / "usage" / "backtests"),
+            },
+        ),
         ("pinned_backtest", {"root": strategies, "data": str(PROJECT / "examples" / "data" / "btc_trades.csv")}),
     ]
 

@@ -17,10 +17,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_root(p)
     p.add_argument("--write", action="store_true", help="apply the plan (default: dry run, writes nothing)")
-    p.add_argument("--layout", choices=("tag", "hash"), default="tag",
-                   help="tag: <name>/<tag>/<name>.js (default); hash: <name>/<64hex>/<name>.js")
-    p.add_argument("--usage", metavar="FILE_OR_URL",
-                   help="usage export ({registry, usage} or a bare list): list revisions nobody runs")
+    p.add_argument(
+        "--layout",
+        choices=("tag", "hash"),
+        default="tag",
+        help="tag: <name>/<tag>/<name>.js (default); hash: <name>/<64hex>/<name>.js",
+    )
+    p.add_argument(
+        "--usage",
+        metavar="FILE_OR_URL",
+        help="usage export ({registry, usage} or a bare list): list revisions nobody runs",
+    )
     add_json(p)
     p.set_defaults(func=run)
 
@@ -37,8 +44,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_plan(plan: MigrationPlan, result: MigrationResult | None, write: bool) -> None:
-    rows = [(i.file, i.name, i.tag + ("*" if i.tag_source in ("default", "version") else ""), short(i.hash),
-             i.target, i.action) for i in plan.items]
+    rows = [
+        (
+            i.file,
+            i.name,
+            i.tag + ("*" if i.tag_source in ("default", "version") else ""),
+            short(i.hash),
+            i.target,
+            i.action,
+        )
+        for i in plan.items
+    ]
     print(f"Migration plan for {plan.root} (layout: {plan.layout})")
     print(table(rows, ["file", "name", "tag", "hash", "target", "action"]) if rows else "(no strategy files)")
     if any(i.tag_source in ("default", "version") for i in plan.items):
@@ -54,8 +70,10 @@ def _print_plan(plan: MigrationPlan, result: MigrationResult | None, write: bool
         for p in plan.pruning:
             print(f"  - {p.name} {', '.join(p.tags) or '(untagged)'} [{p.hash}]: {p.reason}")
     if result is not None:
-        print(f"Written: {len(result.copied)} copied and verified, {len(result.registered)} registered, "
-              f"{len(result.removed)} source file(s) removed.")
+        print(
+            f"Written: {len(result.copied)} copied and verified, {len(result.registered)} registered, "
+            f"{len(result.removed)} source file(s) removed."
+        )
     elif write:
         print(f"Nothing written: {len(plan.blocking)} blocking conflict(s).")
     elif plan.changes:

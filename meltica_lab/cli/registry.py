@@ -57,8 +57,9 @@ def verify(args: argparse.Namespace) -> int:
         if entry.hashes and "latest" not in entry.tags:
             warnings.append(f"{name}: no 'latest' tag; the gateway's default is the smallest hash")
     if args.json:
-        print_json({"root": str(loader.root), "revisions": report.revisions, "problems": problems,
-                    "warnings": warnings})
+        print_json(
+            {"root": str(loader.root), "revisions": report.revisions, "problems": problems, "warnings": warnings}
+        )
     else:
         for w in warnings:
             print(f"warning: {w}")
@@ -104,8 +105,15 @@ def list_revisions(args: argparse.Namespace) -> int:
         return 0
     defaults = {n: loader.registry.strategies[n].default_hash() for n in loader.strategies()}
     rows = [
-        (r.name, "*" if defaults.get(r.name) == r.hash else "", r.tag, ", ".join(t for t in r.tags if t != r.tag),
-         short(r.hash), r.size, r.relpath)
+        (
+            r.name,
+            "*" if defaults.get(r.name) == r.hash else "",
+            r.tag,
+            ", ".join(t for t in r.tags if t != r.tag),
+            short(r.hash),
+            r.size,
+            r.relpath,
+        )
         for r in revisions
     ]
     print(table(rows, ["strategy", "", "tag", "other tags", "hash", "bytes", "path"]))
@@ -137,7 +145,9 @@ def history(args: argparse.Namespace) -> int:
     if args.json:
         print_json([c.to_dict() for c in changes])
         return 0
-    rows = [(c.to_dict()["time"], c.strategy, c.tag, short(c.from_hash or ""), short(c.to_hash or ""), c.reason,
-             c.actor) for c in changes]
+    rows = [
+        (c.to_dict()["time"], c.strategy, c.tag, short(c.from_hash or ""), short(c.to_hash or ""), c.reason, c.actor)
+        for c in changes
+    ]
     print(table(rows, ["time", "strategy", "tag", "from", "to", "reason", "actor"]))
     return 0

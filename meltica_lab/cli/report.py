@@ -26,8 +26,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("notebook", help="notebook path, or a project notebook's name (e.g. pinned_backtest)")
-    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
-                        help="a parameter, the value parsed as YAML (repeatable)")
+    parser.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("KEY", "VALUE"),
+        help="a parameter, the value parsed as YAML (repeatable)",
+    )
     parser.add_argument("-y", "--yaml", help="parameters as a YAML mapping string")
     parser.add_argument("-f", "--parameters-file", type=Path, help="parameters from a YAML file")
     parser.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: reports)")

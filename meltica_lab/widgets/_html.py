@@ -41,8 +41,7 @@ def paragraph(text: str) -> str:
 def definition_list(items: Iterable[tuple[str, Any]]) -> str:
     """A two-column key/value table."""
     rows = "".join(
-        f"<tr><th style='text-align:left;padding-right:1em'>{escape(k)}</th><td>{escape(v)}</td></tr>"
-        for k, v in items
+        f"<tr><th style='text-align:left;padding-right:1em'>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in items
     )
     return f"<table>{rows}</table>"
 

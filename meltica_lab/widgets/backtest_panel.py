@@ -58,8 +58,9 @@ def data_choices(data: str | Path | Sequence[str | Path]) -> tuple[list[Path], P
 def data_picker(data: str | Path | Sequence[str | Path]) -> widgets.Dropdown:
     """A dropdown of :func:`data_choices`, labelled by file name, valued by path."""
     files, first = data_choices(data)
-    return widgets.Dropdown(options=[(f.name, str(f)) for f in files], value=str(first), description="data",
-                            layout=_WIDE, style=_STYLE)
+    return widgets.Dropdown(
+        options=[(f.name, str(f)) for f in files], value=str(first), description="data", layout=_WIDE, style=_STYLE
+    )
 
 
 def revision_label(revision: Revision) -> str:
@@ -142,17 +143,20 @@ class BacktestPanel(LabWidget):
         self.taker_fee = widgets.FloatText(value=fees.taker, description="taker fee", step=0.0005, style=_STYLE)
         self.slippage = widgets.FloatText(value=slippage_bps, description="slippage bps", style=_STYLE)
         self.latency = widgets.FloatText(value=latency_ms, description="latency ms", style=_STYLE)
-        self.trigger = widgets.Dropdown(options=["through", "touch"], value=fill_model.trigger,
-                                        description="limit fills", style=_STYLE)
+        self.trigger = widgets.Dropdown(
+            options=["through", "touch"], value=fill_model.trigger, description="limit fills", style=_STYLE
+        )
         self.improvement = widgets.Checkbox(value=fill_model.price_improvement, description="price improvement")
         self.partial = widgets.Checkbox(value=fill_model.partial, description="partial fills")
         self.button = widgets.Button(description="Run backtest", button_style="primary", icon="play")
         self.progress = widgets.IntProgress(value=0, min=0, max=len(STAGES), description="idle", style=_STYLE)
-        execution = widgets.VBox([
-            widgets.HBox([self.seed, self.maker_fee, self.taker_fee]),
-            widgets.HBox([self.slippage, self.latency, self.trigger]),
-            widgets.HBox([self.improvement, self.partial]),
-        ])
+        execution = widgets.VBox(
+            [
+                widgets.HBox([self.seed, self.maker_fee, self.taker_fee]),
+                widgets.HBox([self.slippage, self.latency, self.trigger]),
+                widgets.HBox([self.improvement, self.partial]),
+            ]
+        )
         settings = widgets.Accordion(children=[self.form_box, execution], titles=("config", "execution"))
         settings.selected_index = 0
         super().__init__([self.revision, self.data, settings, widgets.HBox([self.button, self.progress])])
@@ -217,8 +221,10 @@ class BacktestPanel(LabWidget):
                 ("seed", self.seed.value),
                 ("fees (maker / taker)", f"{self.maker_fee.value} / {self.taker_fee.value}"),
                 ("slippage bps / latency ms", f"{self.slippage.value} / {self.latency.value}"),
-                ("limit fills", f"{self.trigger.value}, price improvement {self.improvement.value}, "
-                                f"partial {self.partial.value}"),
+                (
+                    "limit fills",
+                    f"{self.trigger.value}, price improvement {self.improvement.value}, partial {self.partial.value}",
+                ),
                 ("status", self.progress.description),
             ]
         )

@@ -52,9 +52,7 @@ class ConfigForm(widgets.VBox):
     def __init__(self, fields: Iterable[ConfigFieldLike], values: Mapping[str, Any] | None = None) -> None:
         given = dict(values or {})
         self.fields = tuple(fields)
-        self.inputs: dict[str, widgets.ValueWidget] = {
-            f.name: field_widget(f, _initial(f, given)) for f in self.fields
-        }
+        self.inputs: dict[str, widgets.ValueWidget] = {f.name: field_widget(f, _initial(f, given)) for f in self.fields}
         children = list(self.inputs.values()) or [widgets.HTML("<i>this strategy declares no config</i>")]
         super().__init__(children=children)
 

@@ -30,8 +30,17 @@ def revisions_table(module: dict[str, Any]) -> pd.DataFrame:
     for item in module.get("revisions") or ():
         running = item.get("running") or {}
         tags = sorted(t for t, h in aliases.items() if h == item["hash"])
-        rows.append((item.get("tag", ""), ", ".join(tags), item["hash"], item["size"], running.get("count", 0),
-                     ", ".join(running.get("instances", ())), bool(item.get("retired"))))
+        rows.append(
+            (
+                item.get("tag", ""),
+                ", ".join(tags),
+                item["hash"],
+                item["size"],
+                running.get("count", 0),
+                ", ".join(running.get("instances", ())),
+                bool(item.get("retired")),
+            )
+        )
     return pd.DataFrame(rows, columns=REVISION_COLUMNS)
 
 
@@ -47,8 +56,9 @@ class RegistryBrowser(LabWidget):
     def __init__(self, source: Manager | str | Path, *, strategy: str | None = None) -> None:
         self.manager = source if isinstance(source, Manager) else Manager(source)
         names = self.manager.loader.strategies()
-        self.strategy = widgets.Dropdown(options=names, value=(strategy or names[0]).lower() if names else None,
-                                         description="strategy", style=_STYLE)
+        self.strategy = widgets.Dropdown(
+            options=names, value=(strategy or names[0]).lower() if names else None, description="strategy", style=_STYLE
+        )
         self.revision = widgets.Dropdown(description="revision", style=_STYLE, layout=widgets.Layout(width="40em"))
         self.table: pd.DataFrame = pd.DataFrame(columns=REVISION_COLUMNS)
         super().__init__([self.strategy, self.revision])

@@ -88,11 +88,13 @@ class RevisionCompare(LabWidget):
         revisions = self.picked()
         pairs = list(itertools.pairwise(revisions))
         diffs = [source_diff(a, b) for a, b in pairs]
-        self.show([
-            part
-            for (a, b), text in zip(pairs, diffs, strict=True)
-            for part in (heading(f"{a.name}:{a.tag} -> {b.name}:{b.tag}", 5), code_block(text))
-        ])
+        self.show(
+            [
+                part
+                for (a, b), text in zip(pairs, diffs, strict=True)
+                for part in (heading(f"{a.name}:{a.tag} -> {b.name}:{b.tag}", 5), code_block(text))
+            ]
+        )
         return diffs
 
     def backtest(self) -> pd.DataFrame:

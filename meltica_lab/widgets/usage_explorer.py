@@ -60,11 +60,13 @@ class UsageExplorer(LabWidget):
         self.next = widgets.Button(description="next", icon="arrow-right")
         self.position = widgets.Label()
         self.detail = widgets.Dropdown(description="drill into", style=_STYLE, layout=widgets.Layout(width="40em"))
-        super().__init__([
-            widgets.HBox([self.strategy, self.hash, self.running_only]),
-            widgets.HBox([self.previous, self.next, self.position]),
-            self.detail,
-        ])
+        super().__init__(
+            [
+                widgets.HBox([self.strategy, self.hash, self.running_only]),
+                widgets.HBox([self.previous, self.next, self.position]),
+                self.detail,
+            ]
+        )
         self.apply_filters()
         for control in (self.strategy, self.hash, self.running_only):
             control.observe(self.guarded(self.apply_filters), names="value")
@@ -85,8 +87,9 @@ class UsageExplorer(LabWidget):
     def apply_filters(self) -> None:
         """Filter with the current control values and go back to the first page."""
         chosen = None if self.strategy.value == ALL else self.strategy.value
-        self.rows = filter_usage(self.frame, strategy=chosen, hash_prefix=self.hash.value,
-                                 running_only=self.running_only.value)
+        self.rows = filter_usage(
+            self.frame, strategy=chosen, hash_prefix=self.hash.value, running_only=self.running_only.value
+        )
         self.page = 0
         self._paged()
 
@@ -98,12 +101,16 @@ class UsageExplorer(LabWidget):
     def _paged(self) -> None:
         page = self.current()
         first = self.page * self.page_size
-        self.position.value = f"rows {first + 1 if len(page) else 0}-{first + len(page)} of {len(self.rows)}, " \
-                              f"page {self.page + 1} of {self.pages}"
+        self.position.value = (
+            f"rows {first + 1 if len(page) else 0}-{first + len(page)} of {len(self.rows)}, "
+            f"page {self.page + 1} of {self.pages}"
+        )
         self.previous.disabled = self.page == 0
         self.next.disabled = self.page >= self.pages - 1
-        options = [(f"{row.strategy}@{row.hash[:19]}  ({row.count} running)", index)
-                   for index, row in zip(page.index, page.itertuples(), strict=True)]
+        options = [
+            (f"{row.strategy}@{row.hash[:19]}  ({row.count} running)", index)
+            for index, row in zip(page.index, page.itertuples(), strict=True)
+        ]
         with self.detail.hold_trait_notifications():
             self.detail.options = [("(none)", None), *options]
             self.detail.value = None
@@ -113,14 +120,23 @@ class UsageExplorer(LabWidget):
         """HTML parts describing filtered row ``index``: its usage record and its instances."""
         row = self.rows.loc[index]
         selector = f"{row['strategy']}@{row['hash']}"
-        parts = [heading(f"Usage of {selector}", 5), definition_list(
-            [("running instances", row["count"]), ("first seen", row["first_seen"]), ("last seen", row["last_seen"])]
-        )]
+        parts = [
+            heading(f"Usage of {selector}", 5),
+            definition_list(
+                [
+                    ("running instances", row["count"]),
+                    ("first seen", row["first_seen"]),
+                    ("last seen", row["last_seen"]),
+                ]
+            ),
+        ]
         if isinstance(self.source, Manager):
             answer = self.source.usage(selector, include_stopped=True)
             instances = pd.DataFrame(answer["instances"])
-            parts += [heading(f"Instances ({answer['total']}, stopped ones included)", 5),
-                      frame_table(instances, index=False) if len(instances) else paragraph("No instances.")]
+            parts += [
+                heading(f"Instances ({answer['total']}, stopped ones included)", 5),
+                frame_table(instances, index=False) if len(instances) else paragraph("No instances."),
+            ]
         else:
             ids = list(row["instances"]) if isinstance(row["instances"], list | tuple) else []
             parts += [heading("Running instance ids", 5), paragraph(", ".join(ids) or "none")]
@@ -134,12 +150,14 @@ class UsageExplorer(LabWidget):
 
     def state_html(self) -> str:
         """The filters and the page."""
-        return definition_list([
-            ("strategy", self.strategy.value),
-            ("hash prefix", self.hash.value or "any"),
-            ("running only", self.running_only.value),
-            ("page", self.position.value),
-        ])
+        return definition_list(
+            [
+                ("strategy", self.strategy.value),
+                ("hash prefix", self.hash.value or "any"),
+                ("running only", self.running_only.value),
+                ("page", self.position.value),
+            ]
+        )
 
     def describe(self) -> str:
         """How many rows pass the filters."""

@@ -146,8 +146,18 @@ numbers = st.one_of(
 timestamps = st.one_of(
     st.integers(min_value=-(10**22), max_value=10**22).map(str),
     st.integers(min_value=0, max_value=10**6).map(lambda s: str(T0 + s * 10**9)),
-    st.sampled_from(["2024-01-01T00:00:00Z", "2024-01-01 00:00:00+05:00", "3000-01-01T00:00:00Z",
-                     "1969-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "2024-02-30T00:00:00Z", "yesterday", ""]),
+    st.sampled_from(
+        [
+            "2024-01-01T00:00:00Z",
+            "2024-01-01 00:00:00+05:00",
+            "3000-01-01T00:00:00Z",
+            "1969-12-31T23:59:59Z",
+            "0001-01-01T00:00:00Z",
+            "2024-02-30T00:00:00Z",
+            "yesterday",
+            "",
+        ]
+    ),
     st.text(max_size=12),
 )
 cells = {
@@ -202,8 +212,18 @@ def test_any_csv_loads_or_raises_a_data_error(scratch: Path, table, drop_bad_row
 # -- usage export rows -----------------------------------------------------------------------------------
 times = st.one_of(
     st.none(),
-    st.sampled_from(["2024-01-01T00:00:00Z", "2024-01-01T00:00:00.123456789+02:00", "0001-01-01T00:00:00Z",
-                     "9999-12-31T23:59:59Z", "2024-13-01T00:00:00Z", "2024-01-01", "", "yesterday"]),
+    st.sampled_from(
+        [
+            "2024-01-01T00:00:00Z",
+            "2024-01-01T00:00:00.123456789+02:00",
+            "0001-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+            "2024-13-01T00:00:00Z",
+            "2024-01-01",
+            "",
+            "yesterday",
+        ]
+    ),
     json_values,
 )
 usage_rows = st.fixed_dictionaries(
@@ -220,8 +240,9 @@ usage_rows = st.fixed_dictionaries(
 )
 exports = st.one_of(
     st.lists(usage_rows | json_values, max_size=5),
-    st.fixed_dictionaries({"usage": st.lists(usage_rows, max_size=5) | json_values},
-                          optional={"registry": json_values}),
+    st.fixed_dictionaries(
+        {"usage": st.lists(usage_rows, max_size=5) | json_values}, optional={"registry": json_values}
+    ),
     json_values,
 )
 

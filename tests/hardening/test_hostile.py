@@ -34,9 +34,29 @@ from tests.hardening.conftest import SECOND, T0, register, strategy_source
 LIMITS = Limits(eval_seconds=0.5, call_seconds=1.0, heap_bytes=128 * 1024 * 1024)
 PRICES = [100.0, 101.0, 99.0, 102.0, 98.0, 103.0]
 # what strategy code running alongside the host could see of the process: none of it may exist
-HOST_OBJECTS = ("require", "process", "fetch", "setTimeout", "setInterval", "queueMicrotask", "WebAssembly",
-                "Buffer", "global", "XMLHttpRequest", "importScripts", "print", "load", "read", "quit", "os",
-                "Deno", "Bun", "__dirname", "__filename", "__timer_manager")
+HOST_OBJECTS = (
+    "require",
+    "process",
+    "fetch",
+    "setTimeout",
+    "setInterval",
+    "queueMicrotask",
+    "WebAssembly",
+    "Buffer",
+    "global",
+    "XMLHttpRequest",
+    "importScripts",
+    "print",
+    "load",
+    "read",
+    "quit",
+    "os",
+    "Deno",
+    "Bun",
+    "__dirname",
+    "__filename",
+    "__timer_manager",
+)
 PROBE = "[" + ", ".join(f'"{name}:" + typeof globalThis.{name}' for name in HOST_OBJECTS) + "]"
 SEEN = "'leaked=' + typeof globalThis.leaked + ' polluted=' + typeof ({}).polluted + ' json=' + JSON.stringify({a: 1})"
 
@@ -87,63 +107,151 @@ def hostile(id: str, module: Outcome, run: Outcome, **parts: Any) -> Hostile:
 
 
 CASES = (
-    hostile("loop-at-top-level", Outcome("refused", "time limit of 0.5 s"), Outcome("refused", "time limit"),
-            top="while (true) {}"),
-    hostile("loop-at-top-level-only-inside-the-backtest-host", OK,
-            Outcome("stopped", "create stopped: time limit of 0.5 s exceeded"),
-            top="if (typeof __mlabHost !== 'undefined') for (;;) {}"),
+    hostile(
+        "loop-at-top-level",
+        Outcome("refused", "time limit of 0.5 s"),
+        Outcome("refused", "time limit"),
+        top="while (true) {}",
+    ),
+    hostile(
+        "loop-at-top-level-only-inside-the-backtest-host",
+        OK,
+        Outcome("stopped", "create stopped: time limit of 0.5 s exceeded"),
+        top="if (typeof __mlabHost !== 'undefined') for (;;) {}",
+    ),
     hostile("loop-in-create", OK, Outcome("stopped", "create stopped: time limit"), create="for (;;) {}"),
-    hostile("loop-in-a-handler", OK, Outcome("stopped", "onTrade stopped: time limit of 1 s exceeded"),
-            on_trade="if (price > 101) for (;;) {}"),
-    hostile("memory-bomb-at-top-level", Outcome("refused", "heap limit of 128 MiB"), Outcome("refused", "heap limit"),
-            top="const hoard = []; for (;;) hoard.push(new Array(100000).fill(1.5));"),
-    hostile("memory-bomb-in-create", OK, Outcome("stopped", "create stopped: heap limit of 128 MiB exceeded"),
-            create="const hoard = []; for (;;) hoard.push(new Array(100000).fill(hoard.length));"),
-    hostile("memory-bomb-in-a-handler", OK, Outcome("stopped", "onTrade stopped: heap limit"),
-            on_trade="const hoard = []; for (;;) hoard.push('x'.repeat(100000) + hoard.length);"),
-    hostile("enormous-log-output", OK, OK,
-            top="for (let i = 0; i < 100000; i++) console.log('x'.repeat(1000));",
-            on_trade="for (let i = 0; i < 5000; i++) log('y'.repeat(100000)); log(null, undefined, {a: [1]});"),
-    hostile("throws-huge-distinct-errors", OK, Outcome("recorded", "Error: xxxx"),
-            on_trade="for (let i = 0; i < 300; i++) try { throw new Error('x'.repeat(1000000) + i); }"
-                     " catch (e) { if (i === 299) throw e; } throw new Error('x'.repeat(1000000) + Math.random());"),
+    hostile(
+        "loop-in-a-handler",
+        OK,
+        Outcome("stopped", "onTrade stopped: time limit of 1 s exceeded"),
+        on_trade="if (price > 101) for (;;) {}",
+    ),
+    hostile(
+        "memory-bomb-at-top-level",
+        Outcome("refused", "heap limit of 128 MiB"),
+        Outcome("refused", "heap limit"),
+        top="const hoard = []; for (;;) hoard.push(new Array(100000).fill(1.5));",
+    ),
+    hostile(
+        "memory-bomb-in-create",
+        OK,
+        Outcome("stopped", "create stopped: heap limit of 128 MiB exceeded"),
+        create="const hoard = []; for (;;) hoard.push(new Array(100000).fill(hoard.length));",
+    ),
+    hostile(
+        "memory-bomb-in-a-handler",
+        OK,
+        Outcome("stopped", "onTrade stopped: heap limit"),
+        on_trade="const hoard = []; for (;;) hoard.push('x'.repeat(100000) + hoard.length);",
+    ),
+    hostile(
+        "enormous-log-output",
+        OK,
+        OK,
+        top="for (let i = 0; i < 100000; i++) console.log('x'.repeat(1000));",
+        on_trade="for (let i = 0; i < 5000; i++) log('y'.repeat(100000)); log(null, undefined, {a: [1]});",
+    ),
+    hostile(
+        "throws-huge-distinct-errors",
+        OK,
+        Outcome("recorded", "Error: xxxx"),
+        on_trade="for (let i = 0; i < 300; i++) try { throw new Error('x'.repeat(1000000) + i); }"
+        " catch (e) { if (i === 299) throw e; } throw new Error('x'.repeat(1000000) + Math.random());",
+    ),
     hostile("create-returns-null", OK, Outcome("recorded", "create returned null"), create="return null;"),
     hostile("create-returns-a-number", OK, Outcome("recorded", "create returned number"), create="return 42;"),
     hostile("create-returns-a-string", OK, Outcome("recorded", "create returned string"), create="return 'handlers';"),
-    hostile("throws-a-number-at-top-level", Outcome("refused", "threw 42"), Outcome("refused", "threw 42"),
-            top="throw 42;"),
-    hostile("throws-undefined-in-create", OK, Outcome("stopped", "create failed: undefined"),
-            create="throw undefined;"),
+    hostile(
+        "throws-a-number-at-top-level", Outcome("refused", "threw 42"), Outcome("refused", "threw 42"), top="throw 42;"
+    ),
+    hostile(
+        "throws-undefined-in-create", OK, Outcome("stopped", "create failed: undefined"), create="throw undefined;"
+    ),
     hostile("throws-a-symbol-in-a-handler", OK, Outcome("recorded", "Symbol(boom)"), on_trade="throw Symbol('boom');"),
-    hostile("throws-a-hostile-proxy-in-a-handler", OK, Outcome("recorded", "unprintable thrown value"),
-            on_trade="throw new Proxy({}, { get() { throw 1; }, ownKeys() { throw 2; },"
-                     " getPrototypeOf() { throw 3; } });"),
-    hostile("throws-an-error-with-a-throwing-message-getter", OK, Outcome("recorded", "unprintable thrown value"),
-            on_trade="const e = new Error('x'); Object.defineProperty(e, 'message', { get() { throw e; } }); throw e;"),
-    hostile("redefines-date", OK, OK,
-            top="Date = function () { return 'forged'; }; Date.now = () => 0;", on_trade="log(Date.now(), Date());"),
-    hostile("redefines-math", OK, Outcome("stopped", "Math.floor is not a function"),
-            top="Math.floor = null; Math.random = () => 2; Math.max = () => NaN;"),
+    hostile(
+        "throws-a-hostile-proxy-in-a-handler",
+        OK,
+        Outcome("recorded", "unprintable thrown value"),
+        on_trade="throw new Proxy({}, { get() { throw 1; }, ownKeys() { throw 2; }, getPrototypeOf() { throw 3; } });",
+    ),
+    hostile(
+        "throws-an-error-with-a-throwing-message-getter",
+        OK,
+        Outcome("recorded", "unprintable thrown value"),
+        on_trade="const e = new Error('x'); Object.defineProperty(e, 'message', { get() { throw e; } }); throw e;",
+    ),
+    hostile(
+        "redefines-date",
+        OK,
+        OK,
+        top="Date = function () { return 'forged'; }; Date.now = () => 0;",
+        on_trade="log(Date.now(), Date());",
+    ),
+    hostile(
+        "redefines-math",
+        OK,
+        Outcome("stopped", "Math.floor is not a function"),
+        top="Math.floor = null; Math.random = () => 2; Math.max = () => NaN;",
+    ),
     hostile("redefines-json", OK, OK, top="JSON.stringify = () => 'forged'; JSON.parse = () => ({});"),
-    hostile("pollutes-object-prototype-with-tojson", OK, Outcome("stopped", "Object.prototype or Array.prototype"),
-            top="Object.prototype.toJSON = function () { return 1; };"),
-    hostile("pollutes-object-prototype-with-handlers", OK, OK,
-            top="Object.prototype.onTrade = function () { throw new Error('inherited'); };"
-                "Object.prototype.polluted = 'yes'; globalThis.leaked = 'yes';"),
-    hostile("replaces-object-assign", OK, Outcome("unreadable", "summary.ledger.equity is missing"),
-            top="Object.assign = () => ({});"),
-    hostile("puts-a-setter-on-object-prototype", OK, Outcome("unreadable", "summary.ledger.equity is missing"),
-            top="Object.defineProperty(Object.prototype, 'equity', { set(v) {}, get() { return 'forged'; } });"),
-    hostile("breaks-typed-array-views", OK, Outcome("unreadable", "fills table is missing or malformed"),
-            top="Float64Array.prototype.subarray = () => undefined;"),
-    hostile("forges-map-lookups", OK, Outcome("unreadable", "is missing or malformed"),
-            top="Map.prototype.get = () => ({});", on_trade="rt.submitMarketOrder('', 'buy', 1);"),
-    hostile("freezes-the-built-in-prototypes", OK, OK,
-            top="Object.freeze(Object.prototype); Object.freeze(Array.prototype); Object.freeze(Math);"),
-    hostile("probes-for-host-objects", OK, OK, top=f"globalThis.probed = {PROBE};",
-            create="log(...probed);", on_trade="log(typeof console.log('x'), Object.keys(globalThis).join(','));"),
-    hostile("calls-the-host-api-from-a-handler", OK, Outcome("recorded", "called while the host is running a handler"),
-            on_trade="__mlabHost.runChunk(1);"),
+    hostile(
+        "pollutes-object-prototype-with-tojson",
+        OK,
+        Outcome("stopped", "Object.prototype or Array.prototype"),
+        top="Object.prototype.toJSON = function () { return 1; };",
+    ),
+    hostile(
+        "pollutes-object-prototype-with-handlers",
+        OK,
+        OK,
+        top="Object.prototype.onTrade = function () { throw new Error('inherited'); };"
+        "Object.prototype.polluted = 'yes'; globalThis.leaked = 'yes';",
+    ),
+    hostile(
+        "replaces-object-assign",
+        OK,
+        Outcome("unreadable", "summary.ledger.equity is missing"),
+        top="Object.assign = () => ({});",
+    ),
+    hostile(
+        "puts-a-setter-on-object-prototype",
+        OK,
+        Outcome("unreadable", "summary.ledger.equity is missing"),
+        top="Object.defineProperty(Object.prototype, 'equity', { set(v) {}, get() { return 'forged'; } });",
+    ),
+    hostile(
+        "breaks-typed-array-views",
+        OK,
+        Outcome("unreadable", "fills table is missing or malformed"),
+        top="Float64Array.prototype.subarray = () => undefined;",
+    ),
+    hostile(
+        "forges-map-lookups",
+        OK,
+        Outcome("unreadable", "is missing or malformed"),
+        top="Map.prototype.get = () => ({});",
+        on_trade="rt.submitMarketOrder('', 'buy', 1);",
+    ),
+    hostile(
+        "freezes-the-built-in-prototypes",
+        OK,
+        OK,
+        top="Object.freeze(Object.prototype); Object.freeze(Array.prototype); Object.freeze(Math);",
+    ),
+    hostile(
+        "probes-for-host-objects",
+        OK,
+        OK,
+        top=f"globalThis.probed = {PROBE};",
+        create="log(...probed);",
+        on_trade="log(typeof console.log('x'), Object.keys(globalThis).join(','));",
+    ),
+    hostile(
+        "calls-the-host-api-from-a-handler",
+        OK,
+        Outcome("recorded", "called while the host is running a handler"),
+        on_trade="__mlabHost.runChunk(1);",
+    ),
 )
 IDS = [case.id for case in CASES]
 
@@ -223,7 +331,7 @@ def _same_result(result: BacktestResult, reference: BacktestResult) -> None:
 
 def test_the_clean_backtest_sees_no_leaked_state(clean_result: BacktestResult):
     first = clean_result.logs["message"].iloc[0]
-    assert first.startswith("leaked=undefined polluted=undefined json={\"a\":1} leaked=undefined polluted=undefined")
+    assert first.startswith('leaked=undefined polluted=undefined json={"a":1} leaked=undefined polluted=undefined')
     assert len(clean_result.fills) == 3 and len(clean_result.errors) == 0
 
 
@@ -256,12 +364,14 @@ def _check_run_specifics(case: Hostile, lines: list[str], dropped: int) -> None:
 
 # -- runtime-manager instances ---------------------------------------------------------------------------
 def trades_frame(start: int) -> pd.DataFrame:
-    return pd.DataFrame({
-        "timestamp": [T0 + (start + i) * SECOND for i in range(len(PRICES))],
-        "price": PRICES,
-        "quantity": 1.0,
-        "symbol": "BTC-USDT",
-    })
+    return pd.DataFrame(
+        {
+            "timestamp": [T0 + (start + i) * SECOND for i in range(len(PRICES))],
+            "price": PRICES,
+            "quantity": 1.0,
+            "symbol": "BTC-USDT",
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -365,8 +475,10 @@ def _start_and_feed(manager: Manager, ident: str, events: pd.DataFrame) -> str:
 def test_a_typed_array_memory_bomb_is_stopped_by_the_heap_limit(module_host: ModuleHost):
     # 256 MiB of filled arrays against a 128 MiB limit; a real bomb would go on to the machine's memory
     report = module_host.inspect(
-        strategy_source("hostile", top="const hoard = []; for (let i = 0; i < 8; i++)"
-                                       " hoard.push(new Float64Array(4 * 1024 * 1024).fill(i));"),
+        strategy_source(
+            "hostile",
+            top="const hoard = []; for (let i = 0; i < 8; i++) hoard.push(new Float64Array(4 * 1024 * 1024).fill(i));",
+        ),
         filename="hostile.js",
     )
     assert not report.ok and "heap limit" in report.diagnostics[0].message
@@ -374,16 +486,51 @@ def test_a_typed_array_memory_bomb_is_stopped_by_the_heap_limit(module_host: Mod
 
 # -- every built-in the host leans on, replaced ----------------------------------------------------------
 BUILT_INS = (
-    "Object.assign", "Object.keys", "Object.freeze", "Object.defineProperty", "Object.getPrototypeOf",
-    "Array.from", "Array.isArray", "Array.prototype.push", "Array.prototype.slice", "Array.prototype.map",
-    "Array.prototype.join", "Array.prototype.sort", "Array.prototype.indexOf", "Array.prototype.splice",
-    "Array.prototype.concat", "Array.prototype[Symbol.iterator]", "String.prototype.slice",
-    "String.prototype.padStart", "String.prototype.replace", "String.prototype.split", "String.prototype.trim",
-    "String.prototype.toLowerCase", "Number.isInteger", "Number.isFinite", "Number.prototype.toExponential",
-    "Math.floor", "Math.abs", "Math.min", "Math.max", "Math.round", "Math.trunc", "JSON.parse",
-    "Map.prototype.get", "Map.prototype.set", "Map.prototype.values", "Set.prototype.has", "BigInt", "String",
-    "Number", "Reflect.construct", "Float64Array.prototype.set", "Float64Array.prototype.subarray",
-    "Int32Array.prototype.fill", "Date.prototype.toISOString", "Error.prototype.toString",
+    "Object.assign",
+    "Object.keys",
+    "Object.freeze",
+    "Object.defineProperty",
+    "Object.getPrototypeOf",
+    "Array.from",
+    "Array.isArray",
+    "Array.prototype.push",
+    "Array.prototype.slice",
+    "Array.prototype.map",
+    "Array.prototype.join",
+    "Array.prototype.sort",
+    "Array.prototype.indexOf",
+    "Array.prototype.splice",
+    "Array.prototype.concat",
+    "Array.prototype[Symbol.iterator]",
+    "String.prototype.slice",
+    "String.prototype.padStart",
+    "String.prototype.replace",
+    "String.prototype.split",
+    "String.prototype.trim",
+    "String.prototype.toLowerCase",
+    "Number.isInteger",
+    "Number.isFinite",
+    "Number.prototype.toExponential",
+    "Math.floor",
+    "Math.abs",
+    "Math.min",
+    "Math.max",
+    "Math.round",
+    "Math.trunc",
+    "JSON.parse",
+    "Map.prototype.get",
+    "Map.prototype.set",
+    "Map.prototype.values",
+    "Set.prototype.has",
+    "BigInt",
+    "String",
+    "Number",
+    "Reflect.construct",
+    "Float64Array.prototype.set",
+    "Float64Array.prototype.subarray",
+    "Int32Array.prototype.fill",
+    "Date.prototype.toISOString",
+    "Error.prototype.toString",
 )
 REPLACEMENTS = ("() => { throw new Error('replaced'); }", "() => undefined", "() => ({})")
 SWEEP = [(target, replacement) for target in BUILT_INS for replacement in REPLACEMENTS]
@@ -403,9 +550,7 @@ def sweep_arena(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize("number", range(len(SWEEP)), ids=[f"{t}={r}" for t, r in SWEEP])
-def test_a_replaced_built_in_ends_the_backtest_well_or_with_a_clear_error(
-    number: int, sweep_arena: Path, market: Path
-):
+def test_a_replaced_built_in_ends_the_backtest_well_or_with_a_clear_error(number: int, sweep_arena: Path, market: Path):
     try:
         run_backtest(f"sweep{number}", market, root=sweep_arena, limits=LIMITS, progress=False)
     except MelticaLabError as exc:

@@ -28,8 +28,13 @@ def metadata(**changes: Any) -> dict[str, Any]:
     return {k: v for k, v in base.items() if v is not None}
 
 
-def module_js(meta: dict[str, Any] | str | None = None, *, create: str = "function (env) { return {}; }",
-              before: str = "", after: str = "") -> str:
+def module_js(
+    meta: dict[str, Any] | str | None = None,
+    *,
+    create: str = "function (env) { return {}; }",
+    before: str = "",
+    after: str = "",
+) -> str:
     """A module exporting ``meta`` (a dict as JSON, or JavaScript text) and ``create``."""
     text = json.dumps(metadata() if meta is None else meta) if not isinstance(meta, str) else meta
     return f"{before}module.exports = {{ metadata: {text}, create: {create} }};\n{after}"

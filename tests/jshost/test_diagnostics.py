@@ -54,11 +54,18 @@ def test_diagnostic_round_trips_through_json(diagnostic):
 
 @pytest.mark.parametrize(
     ("data", "error", "complaint"),
-    [({"stage": "linking", "message": "x"}, ValueError, "diagnostic stage must be one of compile, execute, validation"),
-     ({"stage": "compile", "message": "x", "line": "3"}, TypeError, "diagnostic line must be a whole number"),
-     ({"stage": "compile", "message": "x", "column": True}, TypeError, "diagnostic column must be a whole number"),
-     ({"stage": "compile", "message": 5}, TypeError, "diagnostic message must be text"),
-     ({"message": "x"}, KeyError, "stage"), ("text", TypeError, "diagnostic must be an object, got str")],
+    [
+        (
+            {"stage": "linking", "message": "x"},
+            ValueError,
+            "diagnostic stage must be one of compile, execute, validation",
+        ),
+        ({"stage": "compile", "message": "x", "line": "3"}, TypeError, "diagnostic line must be a whole number"),
+        ({"stage": "compile", "message": "x", "column": True}, TypeError, "diagnostic column must be a whole number"),
+        ({"stage": "compile", "message": 5}, TypeError, "diagnostic message must be text"),
+        ({"message": "x"}, KeyError, "stage"),
+        ("text", TypeError, "diagnostic must be an object, got str"),
+    ],
 )
 def test_diagnostic_from_dict_refuses_malformed_items_naming_the_field(data, error, complaint):
     # Readers of untrusted JSON (the gateway client) skip an item on exactly these three errors.

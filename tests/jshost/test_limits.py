@@ -17,8 +17,16 @@ def test_with_returns_a_changed_copy():
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("eval_seconds", 0), ("eval_seconds", -1.0), ("call_seconds", math.nan), ("call_seconds", math.inf),
-     ("eval_seconds", True), ("eval_seconds", "2"), ("heap_bytes", 0), ("heap_bytes", 1.5e9)],
+    [
+        ("eval_seconds", 0),
+        ("eval_seconds", -1.0),
+        ("call_seconds", math.nan),
+        ("call_seconds", math.inf),
+        ("eval_seconds", True),
+        ("eval_seconds", "2"),
+        ("heap_bytes", 0),
+        ("heap_bytes", 1.5e9),
+    ],
 )
 def test_a_limit_that_is_not_a_positive_number_is_refused_by_name(field, value):
     with pytest.raises(ConfigError) as caught:

@@ -32,8 +32,17 @@ def issues(meta: Metadata) -> list[tuple[str, str]]:
 
 
 def test_event_types_are_the_gateways_nine():
-    assert set(EVENT_TYPES) == {"BookSnapshot", "Trade", "Ticker", "ExecReport", "KlineSummary", "InstrumentUpdate",
-                                "BalanceUpdate", "RiskControl", "Extension"}
+    assert set(EVENT_TYPES) == {
+        "BookSnapshot",
+        "Trade",
+        "Ticker",
+        "ExecReport",
+        "KlineSummary",
+        "InstrumentUpdate",
+        "BalanceUpdate",
+        "RiskControl",
+        "Extension",
+    }
 
 
 def test_name_is_trimmed_and_lower_cased_like_go():
@@ -50,9 +59,13 @@ def test_text_fields_are_trimmed_and_blank_events_dropped():
 
 @pytest.mark.parametrize(
     ("keys", "tag", "source"),
-    [({"tag": " v2 "}, "v2", "tag"), ({"tag": None, "version": "1.0.0"}, "1.0.0", "version"),
-     ({"tag": "  ", "version": "1.0.0"}, "1.0.0", "version"), ({"tag": "v2", "version": "1.0.0"}, "v2", "tag"),
-     ({"tag": None}, "", "")],
+    [
+        ({"tag": " v2 "}, "v2", "tag"),
+        ({"tag": None, "version": "1.0.0"}, "1.0.0", "version"),
+        ({"tag": "  ", "version": "1.0.0"}, "1.0.0", "version"),
+        ({"tag": "v2", "version": "1.0.0"}, "v2", "tag"),
+        ({"tag": None}, "", ""),
+    ],
 )
 def test_tag_comes_from_tag_else_from_the_older_version_key(keys, tag, source):
     meta = read(metadata(**keys))
@@ -65,11 +78,15 @@ def test_null_fields_read_as_absent():
 
 
 def test_config_entries_keep_their_values_and_tell_null_default_from_none():
-    meta = read(metadata(config=[
-        {"name": " size ", "type": " float ", "description": " how much ", "default": 1.5, "required": True},
-        {"name": "flag", "type": "bool"},
-        {"name": "nothing", "type": "string", "default": None},
-    ]))
+    meta = read(
+        metadata(
+            config=[
+                {"name": " size ", "type": " float ", "description": " how much ", "default": 1.5, "required": True},
+                {"name": "flag", "type": "bool"},
+                {"name": "nothing", "type": "string", "default": None},
+            ]
+        )
+    )
     size, flag, nothing = meta.config
     assert size == ConfigField("size", "float", "how much", 1.5, True, True)
     assert (flag.has_default, flag.default, flag.required) == (False, None, False)
@@ -79,8 +96,12 @@ def test_config_entries_keep_their_values_and_tell_null_default_from_none():
 
 
 def test_every_field_of_the_wrong_type_is_reported_together_with_its_path():
-    raw = {"name": 5, "displayName": ["x"], "config": [{"name": "a", "type": "int", "required": "yes"}, 7],
-           "events": ["Trade", 3]}
+    raw = {
+        "name": 5,
+        "displayName": ["x"],
+        "config": [{"name": "a", "type": "int", "required": "yes"}, 7],
+        "events": ["Trade", 3],
+    }
     meta, problems = read_metadata(raw)
     assert meta is None
     assert [d.message for d in problems] == [
@@ -94,10 +115,13 @@ def test_every_field_of_the_wrong_type_is_reported_together_with_its_path():
 
 
 def test_values_json_cannot_carry_are_reported_with_their_javascript_kind():
-    raw = {"name": None, "config": [{"name": "a", "type": "int", "default": {"f": None, "n": [None]}}],
-           "events": None}
-    opaque = {"metadata.name": "function", "metadata.events": "symbol",
-              "metadata.config[0].default.f": "function", "metadata.config[0].default.n[0]": "NaN"}
+    raw = {"name": None, "config": [{"name": "a", "type": "int", "default": {"f": None, "n": [None]}}], "events": None}
+    opaque = {
+        "metadata.name": "function",
+        "metadata.events": "symbol",
+        "metadata.config[0].default.f": "function",
+        "metadata.config[0].default.n[0]": "NaN",
+    }
     meta, problems = read_metadata(raw, opaque=opaque)
     assert meta is None
     assert sorted(d.message for d in problems) == [
@@ -119,8 +143,14 @@ def test_valid_metadata_has_no_issues():
 
 
 def test_every_gateway_rule_is_reported_at_once_with_the_path_as_hint():
-    meta = read({"name": " ", "displayName": "", "events": ["Trade", "trade", "Bogus"],
-                 "config": [{"name": "", "type": "int"}, {"name": "x", "type": " "}]})
+    meta = read(
+        {
+            "name": " ",
+            "displayName": "",
+            "events": ["Trade", "trade", "Bogus"],
+            "config": [{"name": "", "type": "int"}, {"name": "x", "type": " "}],
+        }
+    )
     assert issues(meta) == [
         ("name required", "metadata.name"),
         ("displayName required", "metadata.displayName"),
@@ -146,9 +176,17 @@ def test_display_name_limit_counts_code_points_after_trimming():
 
 @pytest.mark.parametrize(
     ("name", "reason"),
-    [("a/b", 'contains "/"'), ("a\\b", 'contains "\\\\"'), ("a..b", 'contains ".."'), (".", 'is "."'),
-     ("a:b", 'contains ":"'), ("a@b", 'contains "@"'), ("my strategy", "contains white space"),
-     ("a\x07b", "contains control characters"), ("ab" * 32, "is 64 hex digits, which a selector reads as a bare hash")],
+    [
+        ("a/b", 'contains "/"'),
+        ("a\\b", 'contains "\\\\"'),
+        ("a..b", 'contains ".."'),
+        (".", 'is "."'),
+        ("a:b", 'contains ":"'),
+        ("a@b", 'contains "@"'),
+        ("my strategy", "contains white space"),
+        ("a\x07b", "contains control characters"),
+        ("ab" * 32, "is 64 hex digits, which a selector reads as a bare hash"),
+    ],
 )
 def test_name_must_work_as_a_path_segment_and_in_a_selector(name, reason):
     [(message, hint)] = issues(read(metadata(name=name)))
@@ -162,19 +200,42 @@ def test_names_with_dots_dashes_and_unicode_are_fine():
 
 
 def test_config_names_must_be_unique():
-    meta = read(metadata(config=[{"name": "a", "type": "int"}, {"name": "b", "type": "int"},
-                                 {"name": " a ", "type": "float"}]))
-    assert issues(meta) == [('duplicate config name "a": already declared at metadata.config[0]',
-                             "metadata.config[2].name")]
+    meta = read(
+        metadata(config=[{"name": "a", "type": "int"}, {"name": "b", "type": "int"}, {"name": " a ", "type": "float"}])
+    )
+    assert issues(meta) == [
+        ('duplicate config name "a": already declared at metadata.config[0]', "metadata.config[2].name")
+    ]
 
 
 @pytest.mark.parametrize(
     ("kind", "default"),
-    [("int", 20), ("int", 0), ("int", "15"), ("int", 3.0), ("int", " 0x10 "), ("float", 0.002), ("float", -1),
-     ("float", "1e-3"), ("number", ".5"), ("bool", True), ("bool", False), ("string", "[x]"), ("string", ""),
-     ("string", 5), ("string", True), ("duration", "5s"), ("duration", "250MS"), ("duration", " 1.5h "),
-     ("duration", "10µs"), ("duration", 5000), ("duration", "0"), ("duration", 0.5),
-     ("percent", [1, 2]), ("Int", {"types": "are case-sensitive"})],
+    [
+        ("int", 20),
+        ("int", 0),
+        ("int", "15"),
+        ("int", 3.0),
+        ("int", " 0x10 "),
+        ("float", 0.002),
+        ("float", -1),
+        ("float", "1e-3"),
+        ("number", ".5"),
+        ("bool", True),
+        ("bool", False),
+        ("string", "[x]"),
+        ("string", ""),
+        ("string", 5),
+        ("string", True),
+        ("duration", "5s"),
+        ("duration", "250MS"),
+        ("duration", " 1.5h "),
+        ("duration", "10µs"),
+        ("duration", 5000),
+        ("duration", "0"),
+        ("duration", 0.5),
+        ("percent", [1, 2]),
+        ("Int", {"types": "are case-sensitive"}),
+    ],
 )
 def test_default_that_the_strategy_coercion_accepts_fits(kind, default):
     field = {"name": "f", "type": kind, "default": default}
@@ -183,13 +244,27 @@ def test_default_that_the_strategy_coercion_accepts_fits(kind, default):
 
 @pytest.mark.parametrize(
     ("kind", "default", "expected"),
-    [("int", -1, "a whole number >= 0"), ("int", 2.5, "a whole number >= 0"), ("int", "abc", "a whole number"),
-     ("int", "", "a whole number"), ("int", True, "a whole number"), ("int", "1_000", "a whole number"),
-     ("float", "Infinity", "a finite number"), ("float", "1,5", "a finite number"), ("number", [1], "a finite"),
-     ("bool", "false", 'a string such as "false" as true'), ("bool", 0, "true or false"),
-     ("string", {"a": 1}, "a string, number or boolean"), ("duration", "-5s", "a duration >= 0"),
-     ("duration", "1h30m", "a duration >= 0"), ("duration", "5 s", "a duration"), ("duration", -1, "a duration"),
-     ("duration", 1e21, "a duration"), ("duration", 1e-7, "a duration"), ("duration", True, "a duration")],
+    [
+        ("int", -1, "a whole number >= 0"),
+        ("int", 2.5, "a whole number >= 0"),
+        ("int", "abc", "a whole number"),
+        ("int", "", "a whole number"),
+        ("int", True, "a whole number"),
+        ("int", "1_000", "a whole number"),
+        ("float", "Infinity", "a finite number"),
+        ("float", "1,5", "a finite number"),
+        ("number", [1], "a finite"),
+        ("bool", "false", 'a string such as "false" as true'),
+        ("bool", 0, "true or false"),
+        ("string", {"a": 1}, "a string, number or boolean"),
+        ("duration", "-5s", "a duration >= 0"),
+        ("duration", "1h30m", "a duration >= 0"),
+        ("duration", "5 s", "a duration"),
+        ("duration", -1, "a duration"),
+        ("duration", 1e21, "a duration"),
+        ("duration", 1e-7, "a duration"),
+        ("duration", True, "a duration"),
+    ],
 )
 def test_default_that_the_strategy_would_replace_by_its_fallback_does_not_fit(kind, default, expected):
     [(message, hint)] = issues(read(metadata(config=[{"name": "f", "type": kind, "default": default}])))
@@ -205,17 +280,33 @@ def test_a_null_default_is_no_default_and_is_not_checked():
 
 def test_gateway_json_omits_empty_optional_fields():
     meta = Metadata("demo", display_name="Demo", config=(ConfigField("n", "int"),), events=("Trade",))
-    assert meta.to_dict() == {"name": "demo", "displayName": "Demo",
-                              "config": [{"name": "n", "type": "int", "required": False}], "events": ["Trade"]}
+    assert meta.to_dict() == {
+        "name": "demo",
+        "displayName": "Demo",
+        "config": [{"name": "n", "type": "int", "required": False}],
+        "events": ["Trade"],
+    }
 
 
 def test_gateway_json_names_tag_and_keeps_declared_defaults():
-    meta = read(metadata(description="d", config=[{"name": "n", "type": "int", "description": "count", "default": 2},
-                                                 {"name": "z", "type": "string", "default": None}]))
+    meta = read(
+        metadata(
+            description="d",
+            config=[
+                {"name": "n", "type": "int", "description": "count", "default": 2},
+                {"name": "z", "type": "string", "default": None},
+            ],
+        )
+    )
     assert meta.to_dict() == {
-        "name": "demo", "tag": "v1.0.0", "displayName": "Demo strategy", "description": "d",
-        "config": [{"name": "n", "type": "int", "description": "count", "default": 2, "required": False},
-                   {"name": "z", "type": "string", "default": None, "required": False}],
+        "name": "demo",
+        "tag": "v1.0.0",
+        "displayName": "Demo strategy",
+        "description": "d",
+        "config": [
+            {"name": "n", "type": "int", "description": "count", "default": 2, "required": False},
+            {"name": "z", "type": "string", "default": None, "required": False},
+        ],
         "events": ["Trade"],
     }
 
@@ -249,12 +340,22 @@ json_values = st.recursive(
     max_leaves=8,
 )
 config_fields = st.builds(
-    ConfigField, name=st.text(), type=st.text(), description=st.text(), default=json_values,
-    required=st.booleans(), has_default=st.booleans(),
+    ConfigField,
+    name=st.text(),
+    type=st.text(),
+    description=st.text(),
+    default=json_values,
+    required=st.booleans(),
+    has_default=st.booleans(),
 )
 metadata_values = st.builds(
-    Metadata, name=st.text(), tag=st.text(), display_name=st.text(), description=st.text(),
-    config=st.lists(config_fields, max_size=3).map(tuple), events=st.lists(st.text(), max_size=4).map(tuple),
+    Metadata,
+    name=st.text(),
+    tag=st.text(),
+    display_name=st.text(),
+    description=st.text(),
+    config=st.lists(config_fields, max_size=3).map(tuple),
+    events=st.lists(st.text(), max_size=4).map(tuple),
     tag_source=st.sampled_from(["tag", "version", ""]),
 )
 
@@ -269,8 +370,9 @@ def test_from_dict_inverts_to_dict_exactly(meta):
     again = Metadata.from_dict(meta.to_dict())
     assert again == meta
     assert _exact(again.to_dict()) == _exact(meta.to_dict())
-    assert [(type(f.default), f.has_default) for f in again.config] == [(type(f.default), f.has_default)
-                                                                         for f in meta.config]
+    assert [(type(f.default), f.has_default) for f in again.config] == [
+        (type(f.default), f.has_default) for f in meta.config
+    ]
 
 
 @given(metadata_values)

@@ -39,8 +39,9 @@ def position(report: ModuleReport) -> tuple[str, int, int]:
 
 
 def test_a_valid_module_reports_its_metadata_and_no_problem(host):
-    report = host.inspect(module_js(metadata(name="Demo", config=[{"name": "n", "type": "int", "default": 2}])),
-                          filename="demo.js")
+    report = host.inspect(
+        module_js(metadata(name="Demo", config=[{"name": "n", "type": "int", "default": 2}])), filename="demo.js"
+    )
     assert report.ok and report.headline == "" and report.diagnostics == ()
     assert report.metadata is not None
     meta = report.metadata
@@ -75,10 +76,14 @@ def test_a_module_sees_only_module_exports_and_a_no_op_console(host):
 
 @pytest.mark.parametrize(
     ("source", "message"),
-    [("undeclared = 5;", "ReferenceError: undeclared is not defined"),
-     ("delete Object.prototype;",
-      "TypeError: Cannot delete property 'prototype' of function Object() { [native code] }"),
-     ("(function () { return this; })().x = 1;", "TypeError: Cannot set properties of undefined (setting 'x')")],
+    [
+        ("undeclared = 5;", "ReferenceError: undeclared is not defined"),
+        (
+            "delete Object.prototype;",
+            "TypeError: Cannot delete property 'prototype' of function Object() { [native code] }",
+        ),
+        ("(function () { return this; })().x = 1;", "TypeError: Cannot set properties of undefined (setting 'x')"),
+    ],
 )
 def test_modules_run_in_strict_mode(host, source, message):
     report = host.inspect(source, filename="x.js")
@@ -101,12 +106,14 @@ def test_top_level_declarations_do_not_leak_into_the_next_module(host):
 
 @pytest.mark.parametrize(
     ("source", "line", "column", "message"),
-    [("const x = ;", 1, 11, "SyntaxError: Unexpected token ';'"),
-     ("const a = 1;\n\nconst b = {\n  c: 1,,\n};", 4, 8, "SyntaxError: Unexpected token ','"),
-     ("const a = 1;\r\nconst b = ;\r\n", 2, 11, "SyntaxError: Unexpected token ';'"),
-     ("const 𝒳 = 1; const y = ;", 1, 24, "SyntaxError: Unexpected token ';'"),
-     ("/* never closed\nconst x = 1;", 1, 1, "SyntaxError: Invalid or unexpected token"),
-     ("x = 010;", 1, 5, "SyntaxError: Octal literals are not allowed in strict mode.")],
+    [
+        ("const x = ;", 1, 11, "SyntaxError: Unexpected token ';'"),
+        ("const a = 1;\n\nconst b = {\n  c: 1,,\n};", 4, 8, "SyntaxError: Unexpected token ','"),
+        ("const a = 1;\r\nconst b = ;\r\n", 2, 11, "SyntaxError: Unexpected token ';'"),
+        ("const 𝒳 = 1; const y = ;", 1, 24, "SyntaxError: Unexpected token ';'"),
+        ("/* never closed\nconst x = 1;", 1, 1, "SyntaxError: Invalid or unexpected token"),
+        ("x = 010;", 1, 5, "SyntaxError: Octal literals are not allowed in strict mode."),
+    ],
 )
 def test_syntax_errors_point_into_the_users_file(host, source, line, column, message):
     report = host.inspect(source, filename="/srv/strategies/grid/v1/grid.js")
@@ -146,13 +153,19 @@ def test_a_module_cannot_close_the_function_around_it(host):
 
 @pytest.mark.parametrize(
     ("source", "line", "column", "message"),
-    [("null.x;", 1, 6, "TypeError: Cannot read properties of null (reading 'x')"),
-     ("const config = null;\nconst size = config.size;", 2, 21,
-      "TypeError: Cannot read properties of null (reading 'size')"),
-     ('function check(v) {\n  if (!v) throw new Error("missing");\n}\ncheck();', 2, 17, "Error: missing"),
-     ("\r\n\r\n  undefinedFunction();", 3, 3, "ReferenceError: undefinedFunction is not defined"),
-     ("function f() { return f() + 1; }\nf();", 1, 16, "RangeError: Maximum call stack size exceeded"),
-     ("const 𝒳 = 1; 𝒳();", 1, 14, "TypeError: 𝒳 is not a function")],
+    [
+        ("null.x;", 1, 6, "TypeError: Cannot read properties of null (reading 'x')"),
+        (
+            "const config = null;\nconst size = config.size;",
+            2,
+            21,
+            "TypeError: Cannot read properties of null (reading 'size')",
+        ),
+        ('function check(v) {\n  if (!v) throw new Error("missing");\n}\ncheck();', 2, 17, "Error: missing"),
+        ("\r\n\r\n  undefinedFunction();", 3, 3, "ReferenceError: undefinedFunction is not defined"),
+        ("function f() { return f() + 1; }\nf();", 1, 16, "RangeError: Maximum call stack size exceeded"),
+        ("const 𝒳 = 1; 𝒳();", 1, 14, "TypeError: 𝒳 is not a function"),
+    ],
 )
 def test_runtime_errors_point_into_the_users_file(host, source, line, column, message):
     report = host.inspect(source, filename="x.js")
@@ -163,15 +176,24 @@ def test_runtime_errors_point_into_the_users_file(host, source, line, column, me
 
 @pytest.mark.parametrize(
     ("thrown", "message"),
-    [('"config missing"', "config missing"), ('""', "threw an empty string"), ("null", "threw null"),
-     ("undefined", "threw undefined"), ("42", "threw 42"), ("false", "threw false"), ("10n", "threw 10n"),
-     ('Symbol("s")', "threw Symbol(s)"), ("{}", "threw an object: {}"),
-     ('{code: 7, message: "m"}', 'threw an object: {"code":7,"message":"m"}'),
-     ("Object.create(null)", "threw an object: {}"), ("function named() {}", "threw a function"),
-     ('new (class BadConfig extends Error { get name() { return "BadConfig"; } })("size")', "BadConfig: size"),
-     ('new Error("first line\\nsecond line")', "Error: first line"),
-     ('Object.defineProperty(new Error("x"), "message", { get() { throw 1; } })', "Error"),
-     ('new Error("' + "x" * 300 + '")', "Error: " + "x" * 249)],
+    [
+        ('"config missing"', "config missing"),
+        ('""', "threw an empty string"),
+        ("null", "threw null"),
+        ("undefined", "threw undefined"),
+        ("42", "threw 42"),
+        ("false", "threw false"),
+        ("10n", "threw 10n"),
+        ('Symbol("s")', "threw Symbol(s)"),
+        ("{}", "threw an object: {}"),
+        ('{code: 7, message: "m"}', 'threw an object: {"code":7,"message":"m"}'),
+        ("Object.create(null)", "threw an object: {}"),
+        ("function named() {}", "threw a function"),
+        ('new (class BadConfig extends Error { get name() { return "BadConfig"; } })("size")', "BadConfig: size"),
+        ('new Error("first line\\nsecond line")', "Error: first line"),
+        ('Object.defineProperty(new Error("x"), "message", { get() { throw 1; } })', "Error"),
+        ('new Error("' + "x" * 300 + '")', "Error: " + "x" * 249),
+    ],
 )
 def test_any_thrown_value_gives_a_readable_message(host, thrown, message):
     report = host.inspect(f"throw {thrown};", filename="x.js")
@@ -215,13 +237,15 @@ def test_promise_jobs_that_never_end_do_not_blame_the_next_module(host):
 
 @pytest.mark.parametrize(
     ("source", "message"),
-    [("module.exports = undefined;", "module.exports is undefined: expected an object with metadata and create"),
-     ("module.exports = null;", "module.exports is null: expected an object with metadata and create"),
-     ("module.exports = 5;", "module.exports is number: expected an object with metadata and create"),
-     ('module.exports = "demo";', "module.exports is string: expected an object with metadata and create"),
-     ("", "module.exports.metadata is undefined: expected an object"),
-     ("module.exports = function () {};", "module.exports.metadata is undefined: expected an object"),
-     ("module.exports = { metadata: null, create() {} };", "module.exports.metadata is null: expected an object")],
+    [
+        ("module.exports = undefined;", "module.exports is undefined: expected an object with metadata and create"),
+        ("module.exports = null;", "module.exports is null: expected an object with metadata and create"),
+        ("module.exports = 5;", "module.exports is number: expected an object with metadata and create"),
+        ('module.exports = "demo";', "module.exports is string: expected an object with metadata and create"),
+        ("", "module.exports.metadata is undefined: expected an object"),
+        ("module.exports = function () {};", "module.exports.metadata is undefined: expected an object"),
+        ("module.exports = { metadata: null, create() {} };", "module.exports.metadata is null: expected an object"),
+    ],
 )
 def test_no_metadata_export_is_metadata_export_missing(host, source, message):
     report = host.inspect(source, filename="x.js")
@@ -231,23 +255,42 @@ def test_no_metadata_export_is_metadata_export_missing(host, source, message):
 
 @pytest.mark.parametrize(
     ("meta", "messages"),
-    [('"momentum"', ["metadata must be an object, got string"]),
-     ("[]", ["metadata must be an object, got array"]),
-     ("function () {}", ["metadata must be an object, got function"]),
-     ('{ name: () => "x", events: "Trade" }',
-      ["metadata.name must be a string, got function", "metadata.events must be an array, got string"]),
-     ('{ name: "x", config: [{ name: "n", type: "int", default: () => 1 }] }',
-      ["metadata.config[0].default must be JSON data, got function"]),
-     ('{ name: "x", config: [{ name: "n", type: "int", default: [1, NaN, 10n, undefined] }] }',
-      ["metadata.config[0].default[1] must be JSON data, got NaN",
-       "metadata.config[0].default[2] must be JSON data, got bigint",
-       "metadata.config[0].default[3] must be JSON data, got undefined"]),
-     ('{ name: "x", config: [{ name: "n", type: "x", default: (() => { const o = {}; o.o = o; return o; })() }] }',
-      ["metadata.config[0].default.o.o.o.o.o.o.o.o.o.o.o.o.o.o.o.o.o.o.o.o.o.o.o.o.o.o.o.o.o.o.o.o must be JSON data, "
-       "got a value nested more than 32 levels deep"]),
-     ('{ name: "x", config: [{ name: "n", type: "int", required: "yes" }], events: [Symbol("Trade")] }',
-      ["metadata.config[0].required must be true or false, got string",
-       "metadata.events[0] must be a string, got symbol"])],
+    [
+        ('"momentum"', ["metadata must be an object, got string"]),
+        ("[]", ["metadata must be an object, got array"]),
+        ("function () {}", ["metadata must be an object, got function"]),
+        (
+            '{ name: () => "x", events: "Trade" }',
+            ["metadata.name must be a string, got function", "metadata.events must be an array, got string"],
+        ),
+        (
+            '{ name: "x", config: [{ name: "n", type: "int", default: () => 1 }] }',
+            ["metadata.config[0].default must be JSON data, got function"],
+        ),
+        (
+            '{ name: "x", config: [{ name: "n", type: "int", default: [1, NaN, 10n, undefined] }] }',
+            [
+                "metadata.config[0].default[1] must be JSON data, got NaN",
+                "metadata.config[0].default[2] must be JSON data, got bigint",
+                "metadata.config[0].default[3] must be JSON data, got undefined",
+            ],
+        ),
+        (
+            '{ name: "x", config: [{ name: "n", type: "x", '
+            "default: (() => { const o = {}; o.o = o; return o; })() }] }",
+            [
+                "metadata.config[0].default" + ".o" * 32 + " must be JSON data, "
+                "got a value nested more than 32 levels deep"
+            ],
+        ),
+        (
+            '{ name: "x", config: [{ name: "n", type: "int", required: "yes" }], events: [Symbol("Trade")] }',
+            [
+                "metadata.config[0].required must be true or false, got string",
+                "metadata.events[0] must be a string, got symbol",
+            ],
+        ),
+    ],
 )
 def test_metadata_of_the_wrong_shape_is_metadata_export_invalid(host, meta, messages):
     report = host.inspect(module_js(meta), filename="x.js")
@@ -259,8 +302,10 @@ def test_metadata_of_the_wrong_shape_is_metadata_export_invalid(host, meta, mess
 
 @pytest.mark.parametrize(
     "source",
-    ['module.exports = { metadata: { get name() { throw new Error("no name"); } } };',
-     'Object.defineProperty(module.exports, "metadata", { get() { throw new Error("no name"); } });'],
+    [
+        'module.exports = { metadata: { get name() { throw new Error("no name"); } } };',
+        'Object.defineProperty(module.exports, "metadata", { get() { throw new Error("no name"); } });',
+    ],
 )
 def test_a_getter_that_throws_while_the_export_is_read_is_metadata_export_invalid(host, source):
     report = host.inspect(source, filename="x.js")
@@ -269,9 +314,12 @@ def test_a_getter_that_throws_while_the_export_is_read_is_metadata_export_invali
 
 
 def test_every_rule_violation_is_reported_together(host):
-    meta = {"name": "", "displayName": "x" * 81, "events": ["Trade", "Bogus"],
-            "config": [{"name": "", "type": "int"}, {"name": "n", "type": ""},
-                       {"name": "n", "type": "bool", "default": 1}]}
+    meta = {
+        "name": "",
+        "displayName": "x" * 81,
+        "events": ["Trade", "Bogus"],
+        "config": [{"name": "", "type": "int"}, {"name": "n", "type": ""}, {"name": "n", "type": "bool", "default": 1}],
+    }
     report = host.inspect(module_js(meta, create="undefined"), filename="x.js")
     assert report.headline == "metadata validation failed"
     assert [(d.stage, d.message, d.hint) for d in report.diagnostics] == [
@@ -281,8 +329,12 @@ def test_every_rule_violation_is_reported_together(host):
         ("validation", "name required", "metadata.config[0].name"),
         ("validation", "type required", "metadata.config[1].type"),
         ("validation", 'duplicate config name "n": already declared at metadata.config[1]', "metadata.config[2].name"),
-        ("validation", 'default 1 does not fit type "bool": expected true or false '
-                       '(the strategy reads a string such as "false" as true)', "metadata.config[2].default"),
+        (
+            "validation",
+            'default 1 does not fit type "bool": expected true or false '
+            '(the strategy reads a string such as "false" as true)',
+            "metadata.config[2].default",
+        ),
         ("validation", "create must be a function, got undefined", "create"),
     ]
     assert report.metadata is not None and report.metadata.display_name == "x" * 81
@@ -301,9 +353,11 @@ def test_a_tag_under_the_older_version_key_is_read(host):
 
 
 def test_metadata_inherited_from_a_class_is_read_as_a_plain_read_would(host):
-    source = ('class Meta { get name() { return "Cls"; } get displayName() { return "C"; } }\n'
-              'Meta.prototype.events = ["Ticker"];\n'
-              'module.exports = { metadata: new Meta(), create() {} };')
+    source = (
+        'class Meta { get name() { return "Cls"; } get displayName() { return "C"; } }\n'
+        'Meta.prototype.events = ["Ticker"];\n'
+        "module.exports = { metadata: new Meta(), create() {} };"
+    )
     report = host.inspect(source, filename="x.js")
     assert report.ok and (report.metadata.name, report.metadata.events) == ("cls", ("Ticker",))
 
@@ -313,14 +367,16 @@ def test_metadata_inherited_from_a_class_is_read_as_a_plain_read_would(host):
 
 @pytest.mark.parametrize(
     "trick",
-    ['JSON.stringify = () => \'{"name":"evil"}\';',
-     'Object.prototype.toJSON = function () { return { name: "evil" }; };',
-     'Array.prototype.toJSON = () => ["Ticker"];',
-     'Array.prototype[Symbol.iterator] = function* () { yield "Ticker"; };',
-     'Object.defineProperty(Object.prototype, "name", { get() { return "evil"; }, configurable: true });',
-     'Object.keys = () => []; Array.isArray = () => false; Reflect.apply = () => "evil";',
-     'Function.prototype.call = Function.prototype.apply = () => "evil"; String = () => "evil";',
-     'Object.getOwnPropertyDescriptor = Reflect.getOwnPropertyDescriptor = () => ({ value: "evil" });'],
+    [
+        'JSON.stringify = () => \'{"name":"evil"}\';',
+        'Object.prototype.toJSON = function () { return { name: "evil" }; };',
+        'Array.prototype.toJSON = () => ["Ticker"];',
+        'Array.prototype[Symbol.iterator] = function* () { yield "Ticker"; };',
+        'Object.defineProperty(Object.prototype, "name", { get() { return "evil"; }, configurable: true });',
+        'Object.keys = () => []; Array.isArray = () => false; Reflect.apply = () => "evil";',
+        'Function.prototype.call = Function.prototype.apply = () => "evil"; String = () => "evil";',
+        'Object.getOwnPropertyDescriptor = Reflect.getOwnPropertyDescriptor = () => ({ value: "evil" });',
+    ],
 )
 def test_a_module_that_redefines_built_ins_cannot_fool_the_extractor(host, trick):
     meta = metadata(name="Honest", config=[{"name": "n", "type": "int", "default": {"a": [1]}}])
@@ -350,15 +406,23 @@ const clean = checks.indexOf(false) === -1 ? "clean" : "dirty at " + checks.inde
 
 @pytest.mark.parametrize(
     "polluter",
-    ["Object.prototype.polluted = 1;", "Array.prototype.map = function () { return []; };", "globalThis.leak = 1;",
-     "JSON.parse = () => 0;", "Object.freeze(Array.prototype);", 'Error.prepareStackTrace = () => "fake";',
-     "Math.random = () => 4;", 'Object.defineProperty(String.prototype, "trim", { get() { return () => ""; } });',
-     "delete Array.prototype.includes;", "Object.setPrototypeOf(Array.prototype, null);",
-     "Object.getPrototypeOf([][Symbol.iterator]()).next = () => ({ done: true });",
-     "Object.getPrototypeOf(function* () {}).prototype.next = () => ({ value: 0 });",
-     "Promise.resolve().then(() => { Object.prototype.late = 1; });",
-     "Object.prototype.polluted = 1; throw new Error('and then fails');",
-     "Object.prototype.polluted = 1; while (true) {}"],
+    [
+        "Object.prototype.polluted = 1;",
+        "Array.prototype.map = function () { return []; };",
+        "globalThis.leak = 1;",
+        "JSON.parse = () => 0;",
+        "Object.freeze(Array.prototype);",
+        'Error.prepareStackTrace = () => "fake";',
+        "Math.random = () => 4;",
+        'Object.defineProperty(String.prototype, "trim", { get() { return () => ""; } });',
+        "delete Array.prototype.includes;",
+        "Object.setPrototypeOf(Array.prototype, null);",
+        "Object.getPrototypeOf([][Symbol.iterator]()).next = () => ({ done: true });",
+        "Object.getPrototypeOf(function* () {}).prototype.next = () => ({ value: 0 });",
+        "Promise.resolve().then(() => { Object.prototype.late = 1; });",
+        "Object.prototype.polluted = 1; throw new Error('and then fails');",
+        "Object.prototype.polluted = 1; while (true) {}",
+    ],
 )
 def test_the_next_module_sees_a_clean_world_whatever_the_previous_one_changed(host, polluter):
     host.inspect(module_js(before=polluter + "\n"), filename="polluter.js")
@@ -434,7 +498,11 @@ def test_raise_for_problems_raises_the_headline_with_every_diagnostic_and_where(
         report.raise_for_problems(path="strategies/x.js", selector="x:v1")
     error = caught.value
     assert (error.headline, error.diagnostics, error.path, error.selector) == (
-        "metadata validation failed", report.diagnostics, "strategies/x.js", "x:v1")
+        "metadata validation failed",
+        report.diagnostics,
+        "strategies/x.js",
+        "x:v1",
+    )
     assert error.message.startswith("metadata validation failed: validation error: name required (metadata.name)")
     host.inspect(module_js(), filename="y.js").raise_for_problems()
 
@@ -449,11 +517,16 @@ def test_a_report_round_trips_through_json(host, source):
 
 @pytest.mark.parametrize(
     ("data", "complaint"),
-    [([], "module report must be an object"), ({"message": 1, "diagnostics": [], "metadata": None}, "message"),
-     ({"message": "", "diagnostics": [], "metadata": None, "stoppedByLimit": "yes"}, "stoppedByLimit"),
-     ({"message": "", "diagnostics": [{"stage": "linking", "message": "x"}], "metadata": None},
-      "module report diagnostics: diagnostic stage must be one of"),
-     ({"message": "", "diagnostics": [], "metadata": {"name": 5}}, "metadata invalid")],
+    [
+        ([], "module report must be an object"),
+        ({"message": 1, "diagnostics": [], "metadata": None}, "message"),
+        ({"message": "", "diagnostics": [], "metadata": None, "stoppedByLimit": "yes"}, "stoppedByLimit"),
+        (
+            {"message": "", "diagnostics": [{"stage": "linking", "message": "x"}], "metadata": None},
+            "module report diagnostics: diagnostic stage must be one of",
+        ),
+        ({"message": "", "diagnostics": [], "metadata": {"name": 5}}, "metadata invalid"),
+    ],
 )
 def test_a_report_of_the_wrong_shape_is_refused(data, complaint):
     with pytest.raises(ModuleError, match=complaint):

@@ -71,7 +71,11 @@ FAILING = [
 
 def node(sources: list[str]) -> list[dict[str, Any]]:
     result = subprocess.run(
-        [NODE, str(HERE / "oracle.js")], input=json.dumps(sources), capture_output=True, text=True, timeout=60,
+        [NODE, str(HERE / "oracle.js")],
+        input=json.dumps(sources),
+        capture_output=True,
+        text=True,
+        timeout=60,
         check=True,
     )
     return json.loads(result.stdout)
@@ -106,5 +110,7 @@ def test_error_positions_match_nodes(host):
     for source, oracle in zip(FAILING, expected, strict=True):
         [diagnostic] = host.inspect(source, filename="m.js").diagnostics
         assert (diagnostic.stage, diagnostic.line, diagnostic.column) == (
-            oracle["stage"], oracle["line"], oracle["column"]
+            oracle["stage"],
+            oracle["line"],
+            oracle["column"],
         ), source

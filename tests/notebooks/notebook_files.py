@@ -43,7 +43,10 @@ def printed(notebook: Path) -> str:
     """Everything the executed notebook's cells printed to stdout."""
     data = nbformat.read(str(notebook), as_version=4)
     return "".join(
-        out.get("text", "") for cell in data.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
+        out.get("text", "")
+        for cell in data.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
         if out.get("output_type") == "stream"
     )
 
@@ -53,8 +56,10 @@ def errors_in(notebook: Path) -> list[str]:
     data = nbformat.read(str(notebook), as_version=4)
     return [
         f"{out['ename']}: {out['evalue']}"
-        for cell in data.cells if cell.cell_type == "code"
-        for out in cell.get("outputs", []) if out.get("output_type") == "error"
+        for cell in data.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if out.get("output_type") == "error"
     ]
 
 
@@ -63,6 +68,7 @@ def html_outputs(notebook: Path) -> str:
     data = nbformat.read(str(notebook), as_version=4)
     return "\n".join(
         out.get("data", {}).get("text/html", "")
-        for cell in data.cells if cell.cell_type == "code"
+        for cell in data.cells
+        if cell.cell_type == "code"
         for out in cell.get("outputs", [])
     )

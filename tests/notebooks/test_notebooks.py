@@ -40,9 +40,22 @@ def test_every_notebook_has_a_tagged_parameters_cell_and_committed_outputs(name:
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_committed_notebooks_reproduce_their_outputs_under_nbval(name: str) -> None:
     command = [
-        sys.executable, "-m", "pytest", "--nbval", str(NOTEBOOK_DIR / f"{name}.ipynb"),
-        "--nbval-sanitize-with", str(HERE / "sanitize.cfg"), "-p", "no:cacheprovider", "-q",
-        "--rootdir", str(NOTEBOOK_DIR), "-o", "addopts=", "-o", "testpaths=",
+        sys.executable,
+        "-m",
+        "pytest",
+        "--nbval",
+        str(NOTEBOOK_DIR / f"{name}.ipynb"),
+        "--nbval-sanitize-with",
+        str(HERE / "sanitize.cfg"),
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--rootdir",
+        str(NOTEBOOK_DIR),
+        "-o",
+        "addopts=",
+        "-o",
+        "testpaths=",
     ]
     run = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=NOTEBOOK_DIR)
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
@@ -68,13 +81,26 @@ def test_migration_with_defaults_works_on_a_scratch_copy_and_leaves_the_examples
 
 
 def test_report_command_runs_the_pinned_backtest_with_yaml_parameters(tmp_path: Path, capsys) -> None:
-    code = main([
-        "report", "pinned_backtest", "--out", str(tmp_path),
-        "-p", "data", str(SMALL_DATA),
-        "-p", "config", "{lookback: 10, threshold: 0.001}",
-        "-p", "compare_with", "[momentum:v1.1.0]",
-        "-p", "seed", "3",
-    ])
+    code = main(
+        [
+            "report",
+            "pinned_backtest",
+            "--out",
+            str(tmp_path),
+            "-p",
+            "data",
+            str(SMALL_DATA),
+            "-p",
+            "config",
+            "{lookback: 10, threshold: 0.001}",
+            "-p",
+            "compare_with",
+            "[momentum:v1.1.0]",
+            "-p",
+            "seed",
+            "3",
+        ]
+    )
     assert code == 0
     out = capsys.readouterr().out
     assert f"HTML report:       {tmp_path / 'pinned_backtest.html'}" in out

@@ -82,8 +82,9 @@ def test_notebook_parameters_reads_the_tagged_cell(toy_notebook: Path) -> None:
 
 
 def test_cli_values_for_parameters_annotated_str_stay_text(toy_notebook: Path) -> None:
-    values = parse_cli_parameters(toy_notebook, [("selector", "12345678"), ("config", "{lookback: 3}"),
-                                                 ("fail", "true")])
+    values = parse_cli_parameters(
+        toy_notebook, [("selector", "12345678"), ("config", "{lookback: 3}"), ("fail", "true")]
+    )
     assert values == {"selector": "12345678", "config": {"lookback": 3}, "fail": True}
 
 
@@ -139,7 +140,12 @@ def test_dict_and_list_parameters_work_from_the_papermill_cli(
     params = tmp_path / "params.yaml"
     params.write_text("config:\n  lookback: 3\nnames: [x, y]\n", encoding="utf-8")
     executed = tmp_path / "executed.ipynb"
-    command = [str(PAPERMILL), str(toy_notebook), str(executed), "--no-progress-bar",
-               *[str(params) if a == "PARAMS" else a for a in arguments]]
+    command = [
+        str(PAPERMILL),
+        str(toy_notebook),
+        str(executed),
+        "--no-progress-bar",
+        *[str(params) if a == "PARAMS" else a for a in arguments],
+    ]
     subprocess.run(command, check=True, capture_output=True, timeout=120)
     assert printed(executed) == "{'lookback': 3} ['x', 'y'] 'momentum'\n"

@@ -59,8 +59,9 @@ def test_run_gives_the_same_result_as_run_backtest_with_the_same_settings(
     panel.form.inputs["every"].value = 100
     panel.seed.value = 4
     result = panel.run()
-    direct = run_backtest(flipper_loader.resolve("flipper:v1.0.0"), SMALL_DATA, config={"every": 100}, seed=4,
-                          progress=False)
+    direct = run_backtest(
+        flipper_loader.resolve("flipper:v1.0.0"), SMALL_DATA, config={"every": 100}, seed=4, progress=False
+    )
     assert result.to_dict()["summary"] == direct.to_dict()["summary"]
     assert len(result.orders) == 2000 // 100
     assert len(result.fills) == 2000 // 100 - 1  # the order sent on the last trade has no later trade to fill on

@@ -22,8 +22,7 @@ def test_the_diff_shows_what_changed_between_revisions(flipper_loader: Loader) -
 
 
 def test_the_backtest_comparison_has_one_row_per_revision(flipper_loader: Loader) -> None:
-    widget = RevisionCompare(loader=flipper_loader, data=SMALL_DATA, selectors=["flipper:v1.0.0", "flipper"],
-                             seed=1)
+    widget = RevisionCompare(loader=flipper_loader, data=SMALL_DATA, selectors=["flipper:v1.0.0", "flipper"], seed=1)
     widget.run_button.click()
     assert widget.error is None
     table = widget.comparison
