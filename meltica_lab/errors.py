@@ -7,7 +7,7 @@ one line of text. The attributes are also kept on the exception so tools can ren
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -170,8 +170,9 @@ class InstanceError(MelticaLabError):
 class GatewayError(MelticaLabError):
     """A live gateway answered with an error; ``status`` is its HTTP status (0 when unreachable).
 
-    ``gateway_error`` is the answer's ``error`` field ("" if none); ``diagnostics`` holds the module
-    diagnostics of a 422 upload answer.
+    ``method`` and ``url`` name the request. ``gateway_error`` is the answer's ``error`` field ("" if
+    none) and ``details`` its ``details`` object (the contract's ``ApiErrorPayload``); ``diagnostics``
+    holds the module diagnostics of a 422 upload answer.
     """
 
     def __init__(
@@ -180,18 +181,56 @@ class GatewayError(MelticaLabError):
         *,
         status: int = 0,
         url: str | None = None,
+        method: str | None = None,
         gateway_error: str = "",
+        details: Mapping[str, Any] | None = None,
         diagnostics: Sequence[Diagnostic] = (),
     ) -> None:
         super().__init__(message, path=url)
         self.status = status
         self.url = url
+        self.method = method
         self.gateway_error = gateway_error
+        self.details = dict(details) if details else {}
         self.diagnostics = tuple(diagnostics)
 
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
         out["status"] = self.status
+        if self.method:
+            out["method"] = self.method
+        if self.gateway_error:
+            out["gatewayError"] = self.gateway_error
+        if self.details:
+            out["details"] = self.details
         if self.diagnostics:
             out["diagnostics"] = [d.to_dict() for d in self.diagnostics]
+        return out
+
+
+class GatewayContractError(GatewayError):
+    """A gateway answer breaks the gateway's published contract: a required field is missing or a value
+    has the wrong type. ``operation`` is the contract's operationId, ``field`` the path of the value at
+    fault (``modules[0].size``), ``expected`` what the contract asks for there."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        url: str,
+        method: str,
+        operation: str,
+        field: str,
+        expected: str,
+    ) -> None:
+        super().__init__(message, status=status, url=url, method=method)
+        self.operation = operation
+        self.field = field
+        self.expected = expected
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["operation"] = self.operation
+        out["expected"] = self.expected
         return out
