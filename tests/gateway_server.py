@@ -1,11 +1,13 @@
 """A loopback stand-in for a Meltica gateway's control plane, for testing clients over real HTTP.
 
 :class:`FakeGateway` runs a ``ThreadingHTTPServer`` on 127.0.0.1 (ephemeral port) that answers the
-documented routes (compat §9) with the documented shapes and error bodies, over a small in-memory
-state: a registry with two strategies, their sources, instances and a real
-:class:`~meltica_lab.usage.UsageIndex`. Every request is recorded as sent (raw path, query, headers,
-body), and :meth:`FakeGateway.script` overrides the next answers of one route: a status and body, a
-delay, or a dropped connection — to test error mapping, timeouts and retries.
+documented routes (compat §9, and the strategy, module, tag, refresh, export and instance routes of
+``gateway-openapi.yaml``) with the documented shapes and error bodies, over a small in-memory state:
+a registry with two strategies, their sources, instances with their orders and executions, and a
+real :class:`~meltica_lab.usage.UsageIndex`. Every request is recorded as sent (raw path, query,
+headers, body), and :meth:`FakeGateway.script` overrides the next answers of one route: a status and
+body, a delay, or a dropped connection — to test error mapping, timeouts, retries, and answers the
+contract allows but a contract mock never sends (paging, inconsistencies, the gateway's own forms).
 """
 
 from __future__ import annotations
@@ -59,13 +61,15 @@ class Reply(Exception):
 
 @dataclass(frozen=True)
 class Recorded:
-    """One request as it arrived: ``path`` is the raw path (escapes intact), without the query."""
+    """One request as it arrived: ``path`` is the raw path (escapes intact), ``query`` the last value
+    of each query parameter and ``raw_query`` the query text as sent."""
 
     method: str
     path: str
     query: dict[str, str]
     headers: dict[str, str]
     body: bytes
+    raw_query: str = ""
 
     def json(self) -> Any:
         """The body decoded as JSON."""
@@ -95,6 +99,7 @@ class Instance:
     running: bool
     providers: list[str] = field(default_factory=lambda: ["binance"])
     symbols: list[str] = field(default_factory=lambda: ["BTC-USDT"])
+    config: dict[str, Any] = field(default_factory=dict)
 
 
 class FakeGateway:
@@ -105,6 +110,8 @@ class FakeGateway:
         self.registry: dict[str, Any] = {}
         self.usage = UsageIndex()
         self.instances: dict[str, Instance] = {}
+        self.orders: dict[str, list[dict[str, Any]]] = {}
+        self.executions: dict[str, list[dict[str, Any]]] = {}
         self.requests: list[Recorded] = []
         self.refreshes: list[dict[str, Any]] = []
         self.registry_error: str | None = None
@@ -208,6 +215,67 @@ class FakeGateway:
                 self.usage.record_start(spec.strategy, spec.hash, spec.id, at=start + timedelta(minutes=number))
         self.usage.record_start("demo", self.demo_v1, "demo-pinned", at=start)
         self.usage.record_stop("demo", self.demo_v1, "demo-pinned", at=start + timedelta(hours=1))
+        self._seed_trades(int(start.timestamp()))
+
+    def _seed_trades(self, placed: int) -> None:
+        """Orders and fills of ``demo-1`` (Unix seconds, decimals as strings, as the gateway stores them)."""
+
+        def order(number: int, side: str, kind: str, state: str, price: str | None, provider: str) -> dict[str, Any]:
+            at = placed + 60 * number
+            return {
+                "id": f"ord-{number}",
+                "provider": provider,
+                "strategyInstance": "demo-1",
+                "clientOrderId": f"demo-1-{at}000000000-{number}",
+                "symbol": "BTC-USDT",
+                "side": side,
+                "type": kind,
+                "quantity": "0.01000000",
+                "price": price,
+                "state": state,
+                "externalReference": None if state == "REJECTED" else f"ext-{number}",
+                "placedAt": at,
+                "metadata": {"reason": "momentum"},
+                "acknowledgedAt": None if state == "REJECTED" else at + 1,
+                "completedAt": at + 2,
+                "createdAt": at,
+                "updatedAt": at + 2,
+            }
+
+        self.orders["demo-1"] = [
+            order(1, "BUY", "LIMIT", "FILLED", "35000.50", "binance"),
+            order(2, "SELL", "MARKET", "FILLED", None, "binance"),
+            order(3, "BUY", "LIMIT", "REJECTED", "34000", "okx"),
+        ]
+        self.executions["demo-1"] = [
+            {
+                "orderId": "ord-1",
+                "provider": "binance",
+                "strategyInstance": "demo-1",
+                "executionId": "exe-1",
+                "quantity": "0.01000000",
+                "price": "35000.50",
+                "fee": "0.0000100",
+                "feeAsset": "BTC",
+                "liquidity": "MAKER",
+                "tradedAt": placed + 62,
+                "metadata": {},
+                "createdAt": placed + 62,
+            },
+            {
+                "orderId": "ord-2",
+                "provider": "binance",
+                "strategyInstance": "demo-1",
+                "executionId": "exe-2",
+                "quantity": "0.01000000",
+                "price": "35010.25",
+                "fee": None,
+                "feeAsset": None,
+                "liquidity": None,
+                "tradedAt": placed + 121,
+                "createdAt": placed + 121,
+            },
+        ]
 
     # -- routing ------------------------------------------------------------------------------------
 
@@ -221,6 +289,7 @@ class FakeGateway:
             dict(urllib.parse.parse_qsl(raw_query, keep_blank_values=True)),
             {key.lower(): value for key, value in request.headers.items()},
             body,
+            raw_query,
         )
         with self._lock:
             self.requests.append(recorded)
@@ -261,32 +330,7 @@ class FakeGateway:
     def _route(self, request: Recorded, parts: list[str]) -> tuple[int, Any]:
         method = request.method
         if parts[:2] == ["strategies", "modules"]:
-            rest = parts[2:]
-            if not rest:
-                if method == "GET":
-                    return 200, self._list(request.query)
-                if method == "POST":
-                    return 201, self._upload(request.body)
-                raise Reply(405, "method not allowed")
-            if len(rest) >= 2 and rest[1].lower() == "tags":
-                if len(rest) != 3:
-                    raise Reply(404, "invalid module tag path")
-                if method == "PUT":
-                    return 200, self._assign_tag(rest[0], rest[2], request.body)
-                if method == "DELETE":
-                    return 200, self._delete_tag(rest[0], rest[2], request.query)
-                raise Reply(405, "method not allowed")
-            if len(rest) == 1:
-                if method != "GET":
-                    raise Reply(405, "method not allowed")
-                name, h, _ = self._get(rest[0])
-                return 200, self._summary(name, h)
-            if len(rest) == 2 and rest[1] == "source":
-                _, h, _ = self._get(rest[0])
-                return 200, self.sources[h]
-            if len(rest) == 2 and rest[1] == "usage":
-                return 200, self._usage(rest[0], request.query)
-            raise Reply(404, "invalid module path")
+            return self._module_route(request, parts[2:])
         if parts == ["strategies", "refresh"] and method == "POST":
             return 200, self._refresh(request.body)
         if parts == ["strategies", "registry"] and method == "GET":
@@ -294,15 +338,87 @@ class FakeGateway:
                 raise Reply(500, self.registry_error)
             usage = [record.to_dict() for record in self.usage.snapshot()]
             return 200, {"registry": self.registry, "usage": usage or None}
-        if parts[:2] == ["strategy", "instances"] and method == "GET":
-            if len(parts) == 2:
-                return 200, {"instances": [self._instance(self.instances[i]) for i in sorted(self.instances)]}
-            if len(parts) == 3:
-                spec = self.instances.get(parts[2])
-                if spec is None:
-                    raise Reply(404, "strategy instance not found")
-                return 200, self._instance(spec)
+        if parts == ["strategies"] and method == "GET":
+            return 200, {"strategies": [self._metadata(name, self._default(name)) for name in sorted(self.registry)]}
+        if len(parts) == 2 and parts[0] == "strategies" and method == "GET":
+            if parts[1] not in self.registry:
+                raise Reply(404, "strategy not found")
+            return 200, self._metadata(parts[1], self._default(parts[1]))
+        if parts[:2] == ["strategy", "instances"]:
+            return self._instance_route(request, parts[2:])
         raise Reply(404, "not found")
+
+    def _module_route(self, request: Recorded, rest: list[str]) -> tuple[int, Any]:
+        method = request.method
+        if not rest:
+            if method == "GET":
+                return 200, self._list(request.query)
+            if method == "POST":
+                return 201, self._upload(request.body)
+            raise Reply(405, "method not allowed")
+        if len(rest) >= 2 and rest[1].lower() == "tags":
+            if len(rest) != 3:
+                raise Reply(404, "invalid module tag path")
+            if method == "PUT":
+                return 200, self._assign_tag(rest[0], rest[2], request.body)
+            if method == "DELETE":
+                return 200, self._delete_tag(rest[0], rest[2], request.query)
+            raise Reply(405, "method not allowed")
+        if len(rest) == 1:
+            if method == "GET":
+                name, h, _ = self._get(rest[0])
+                return 200, self._summary(name, h)
+            if method == "PUT":  # the selector is ignored, as the gateway does (compat §13.7)
+                return 200, self._upload(request.body)
+            if method == "DELETE":
+                self._delete_module(rest[0])
+                return 204, None
+            raise Reply(405, "method not allowed")
+        if len(rest) == 2 and rest[1] == "source":
+            _, h, _ = self._get(rest[0])
+            return 200, self.sources[h]
+        if len(rest) == 2 and rest[1] == "usage":
+            return 200, self._usage(rest[0], request.query)
+        raise Reply(404, "invalid module path")
+
+    def _instance_route(self, request: Recorded, rest: list[str]) -> tuple[int, Any]:
+        method = request.method
+        if not rest:
+            if method == "GET":
+                return 200, {"instances": [self._instance(self.instances[i]) for i in sorted(self.instances)]}
+            if method == "POST":
+                spec = self._spec(request.body)
+                if spec.id in self.instances:
+                    raise Reply(409, "strategy instance already exists")
+                self.instances[spec.id] = spec
+                self.usage.ensure(spec.strategy, spec.hash)
+                return 201, self._snapshot(spec)
+            raise Reply(405, "method not allowed")
+        spec = self.instances.get(rest[0])
+        if spec is None:
+            raise Reply(404, "strategy instance not found")
+        if len(rest) == 1:
+            if method == "GET":
+                return 200, self._snapshot(spec)
+            if method == "PUT":
+                return 200, self._update(spec, request.body)
+            if method == "DELETE":
+                if spec.running:
+                    self._set_running(spec, False)
+                del self.instances[spec.id]
+                return 200, {"status": "removed", "id": spec.id}
+            raise Reply(405, "method not allowed")
+        if len(rest) == 2 and method == "POST" and rest[1] in ("start", "stop"):
+            wanted = rest[1] == "start"
+            if spec.running == wanted:
+                raise Reply(409, f"strategy instance {'already' if wanted else 'not'} running")
+            self._set_running(spec, wanted)
+            return 200, {"id": spec.id, "status": "running" if wanted else "stopped", "action": rest[1]}
+        if len(rest) == 2 and method == "GET" and rest[1] == "orders":
+            return 200, self._trades(self.orders, "orders", spec.id, request)
+        if len(rest) == 2 and method == "GET" and rest[1] == "executions":
+            return 200, self._trades(self.executions, "executions", spec.id, request)
+        raise Reply(404, "unsupported action")
 
     # -- resolution (compat §4) ---------------------------------------------------------------------
 
@@ -383,14 +499,18 @@ class FakeGateway:
             "tagAliases": dict(entry["tags"]),
             "revisions": revisions,
             "size": len(self.sources[h]),
-            "metadata": {
-                "name": name,
-                "tag": entry["hashes"][h]["tag"],
-                "displayName": name.title(),
-                "description": "test strategy",
-                "config": [],
-                "events": ["Trade"],
-            },
+            "metadata": self._metadata(name, h),
+        }
+
+    def _metadata(self, name: str, h: str) -> dict[str, Any]:
+        """The metadata of :func:`module_source` modules, as the gateway renders it."""
+        return {
+            "name": name,
+            "tag": self.registry[name]["hashes"][h]["tag"],
+            "displayName": name.title(),
+            "description": "test strategy",
+            "config": [],
+            "events": ["Trade"],
         }
 
     @staticmethod
@@ -609,6 +729,101 @@ class FakeGateway:
         ]
         results.sort(key=lambda r: (r["selector"], r["strategy"]))
         return {"status": "partial_refresh", "results": results or None}
+
+    # -- instances ----------------------------------------------------------------------------------
+
+    def _set_running(self, spec: Instance, running: bool) -> None:
+        spec.running = running
+        if running:
+            self.usage.record_start(spec.strategy, spec.hash, spec.id, at=datetime.now(_LOCAL))
+        else:
+            self.usage.record_stop(spec.strategy, spec.hash, spec.id, at=datetime.now(_LOCAL))
+
+    def _spec(self, body: bytes) -> Instance:
+        """An ``InstanceSpec`` body, resolved as the gateway's ``ensureSpec`` does (compat §8.2)."""
+        payload = self._payload(body, {"id", "strategy", "scope"})
+        strategy = payload.get("strategy") or {}
+        ident = str(payload.get("id") or "").strip()
+        identifier = str(strategy.get("identifier") or "").strip()
+        scope = payload.get("scope") or {}
+        if not ident or not identifier or not scope:
+            raise Reply(400, "strategy instance requires id, providers, and strategy")
+        try:
+            name, h, selector = self._resolve(identifier)
+        except Reply as reply:
+            raise Reply(400, f'resolve strategy "{identifier}": {reply.body["error"]}') from None
+        tag = self.registry[name]["hashes"][h]["tag"]
+        symbols = sorted({s.strip().upper() for value in scope.values() for s in value.get("symbols") or []})
+        if not symbols:
+            raise Reply(400, "strategy instance requires at least one symbol")
+        return Instance(
+            ident, name, selector, h, tag, False, sorted(scope), symbols, dict(strategy.get("config") or {})
+        )
+
+    def _update(self, spec: Instance, body: bytes) -> dict[str, Any]:
+        changed = self._spec(body)
+        if changed.id != spec.id:
+            raise Reply(400, "instance id mismatch")
+        if changed.providers != spec.providers:
+            raise Reply(400, f"providers are immutable for {spec.id}")
+        if changed.strategy != spec.strategy:
+            raise Reply(400, f"strategy is immutable for {spec.id}")
+        spec.config = changed.config
+        return self._snapshot(spec)
+
+    def _snapshot(self, spec: Instance) -> dict[str, Any]:
+        summary = self._instance(spec)
+        return {
+            "id": spec.id,
+            "strategy": {
+                "identifier": spec.strategy,
+                "config": spec.config,
+                "selector": spec.selector,
+                "tag": spec.tag,
+                "hash": spec.hash,
+            },
+            "scope": {provider: {"symbols": list(spec.symbols)} for provider in spec.providers},
+            "providers": summary["providers"],
+            "aggregatedSymbols": summary["aggregatedSymbols"],
+            "running": spec.running,
+            "usage": summary["usage"],
+            "links": summary["links"],
+        }
+
+    def _trades(
+        self, store: dict[str, list[dict[str, Any]]], key: str, ident: str, request: Recorded
+    ) -> dict[str, Any]:
+        parsed = urllib.parse.parse_qs(request.raw_query)
+        records = list(store.get(ident, []))
+        if "provider" in request.query:
+            records = [r for r in records if r["provider"] == request.query["provider"]]
+        if key == "orders" and parsed.get("state"):
+            records = [r for r in records if r["state"] in parsed["state"]]
+        if key == "executions" and "orderId" in request.query:
+            records = [r for r in records if r["orderId"] == request.query["orderId"]]
+        limit = self._count(request.query, "limit")
+        if limit is not None:
+            records = records[:limit]
+        return {key: records, "count": len(records)}
+
+    def _delete_module(self, ident: str) -> None:
+        """``DELETE /strategies/modules/{selector}`` with the in-use guard (compat §8.7)."""
+        if "@" in ident or ":" in ident:
+            name, h, _ = self._resolve(ident)
+            if any(spec.hash == h for spec in self.instances.values()):
+                raise Reply(400, f"strategy revision {h} is in use")
+            entry = self.registry[name]
+            del entry["hashes"][h]
+            entry["tags"] = {t: target for t, target in entry["tags"].items() if target != h}
+            if not entry["hashes"]:
+                del self.registry[name]
+            return
+        name = ident.strip().lower()
+        if name not in self.registry:
+            raise Reply(404, "strategy module not found")
+        if any(spec.strategy == name for spec in self.instances.values()):
+            raise Reply(400, f"strategy {name} is in use by running instances")
+        del self.registry[name]
 
 
 class _Server(ThreadingHTTPServer):

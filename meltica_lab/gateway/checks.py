@@ -116,13 +116,9 @@ class Findings:
     # -- answers ------------------------------------------------------------------------------------
 
     def modules(self, data: Mapping[str, Any]) -> None:
-        """``StrategyModulesResponse``: paging, and each selected revision among the module's revisions."""
-        modules = data["modules"]
-        self.paging(len(modules), data, "modules")
-        for position, module in enumerate(modules):
-            hashes = {revision["hash"] for revision in module.get("revisions") or ()}
-            if hashes and module["selectedRevisionHash"] not in hashes:
-                self.add(f"modules[{position}].selectedRevisionHash is not among its revisions")
+        """``StrategyModulesResponse``: the paging. (A selected revision missing from ``revisions`` is
+        no inconsistency: the ``hash`` filter keeps only the matching revisions, compat §9.4.)"""
+        self.paging(len(data["modules"]), data, "modules")
 
     def revision_usage(self, data: Mapping[str, Any]) -> None:
         """``StrategyModuleUsageResponse``: the usage, the instances' usage, the paging."""

@@ -85,7 +85,7 @@ def _instance_spec(
     return {
         "id": id,
         "strategy": {"identifier": strategy, "config": dict(config or {})},
-        "scope": {provider: {"symbols": _texts(symbols, f"scope[{provider!r}]")} for provider, symbols in scope.items()},
+        "scope": {name: {"symbols": _texts(symbols, f"scope[{name!r}]")} for name, symbols in scope.items()},
     }
 
 
@@ -211,7 +211,9 @@ class GatewayClient:
             raise self._broken(operation, answer, violation.field, violation.expected, violation.got)
         return answer, body
 
-    def _broken(self, operation: Operation, answer: Answer, field: str, expected: str, got: str) -> GatewayContractError:
+    def _broken(
+        self, operation: Operation, answer: Answer, field: str, expected: str, got: str
+    ) -> GatewayContractError:
         where = f"{field}: " if field else ""
         return GatewayContractError(
             f"{answer.method} {answer.url} -> HTTP {answer.status}: the answer breaks the gateway contract "

@@ -465,7 +465,9 @@ class RegistryEntry(_Value):
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RegistryEntry:
         """Read one registry entry (its extra keys stay in ``to_dict()``)."""
-        hashes = {key: RegistryLocation(value["tag"], value["path"], raw=value) for key, value in data["hashes"].items()}
+        hashes = {
+            key: RegistryLocation(value["tag"], value["path"], raw=value) for key, value in data["hashes"].items()
+        }
         return cls(dict(data["tags"]), hashes, raw=data)
 
 
