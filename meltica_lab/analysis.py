@@ -7,8 +7,8 @@ Sources are taken in whatever form is at hand:
 * usage: a usage export (file, URL, JSON, dict, list, :class:`~meltica_lab.usage.UsageExport`), a
   :class:`~meltica_lab.usage.UsageIndex` or a Manager; exports from meltica-lab and from a live gateway
   are interchangeable;
-* instances: a Manager, the gateway's instance summaries (``GatewayClient.instances()``), or, lacking
-  those, the running instance ids of a usage export (their selectors are unknown);
+* instances: a Manager, the gateway's instance summaries (``GatewayClient.instances()``, or their
+  JSON), or, lacking those, the running instance ids of a usage export (their selectors are unknown);
 * backtests: a folder of ``meltica-lab backtest --out`` results (every ``*.json`` with a
   ``provenance``), :class:`~meltica_lab.backtest.BacktestResult` objects, or their dicts.
 
@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from meltica_lab.errors import MelticaLabError, UsageError
+from meltica_lab.gateway import InstanceSummary, RegistryExport
 from meltica_lab.registry import Registry, edit_registry, load_registry, read_tag_history, registry_path
 from meltica_lab.runtime import Manager
 from meltica_lab.runtime.modules import remove_revision_files
@@ -95,6 +96,8 @@ def _registry_of(source: Any) -> Registry:
         return source.loader.registry
     if isinstance(source, UsageExport):
         return Registry.from_dict(source.registry or {})
+    if isinstance(source, RegistryExport):
+        return Registry.from_dict(source.to_dict().get("registry") or {})
     if isinstance(source, Mapping):
         document = source.get("registry") if "usage" in source else source
         return Registry.from_dict(document or {})
@@ -161,6 +164,8 @@ def tag_history_frame(root: str | PathLike[str] | Manager, strategy: str | None 
 def _export_of(source: Any) -> UsageExport:
     if isinstance(source, UsageExport):
         return source
+    if isinstance(source, RegistryExport):
+        return source.to_usage_export()
     if isinstance(source, UsageIndex):
         return source.export()
     if isinstance(source, Manager):
@@ -276,6 +281,8 @@ def _instances_table(source: Any) -> pa.Table:
                 for v in source.instances()
             ]
         )
+    if isinstance(source, Sequence) and source and isinstance(source[0], InstanceSummary):
+        return _from_summaries([item.to_dict() for item in source])
     if (
         isinstance(source, Sequence)
         and not isinstance(source, str | bytes)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from meltica_lab import __version__
 from meltica_lab.errors import MelticaLabError
 
-COMMAND_MODULES = ("registry", "migrate", "backtest", "usage", "sweep", "report", "demo")
+COMMAND_MODULES = ("registry", "migrate", "backtest", "usage", "sweep", "report", "demo", "gateway")
 
 
 def build_parser() -> argparse.ArgumentParser:

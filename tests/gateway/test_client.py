@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from meltica_lab import analysis
 from meltica_lab.errors import GatewayError, SelectorError, UsageError
 from meltica_lab.gateway import (
     GatewayClient,
@@ -435,3 +436,12 @@ def test_start_answered_with_the_instance_snapshot(gateway: FakeGateway, client:
         action = client.start_instance("alpha 1")
     assert (action.id, action.status, action.action) == ("alpha 1", "running", "start")
     assert action.snapshot is not None and action.snapshot.strategy.selector == "alpha:v0.1.0"
+
+
+def test_answers_hand_over_to_the_analysis_frames(gateway: FakeGateway, client: GatewayClient) -> None:
+    instances = analysis.instances_frame(client.instances())
+    assert sorted(instances["instance"]) == sorted(gateway.instances)
+    assert set(instances["source"]) == {"gateway"}
+    export = client.registry_export()
+    assert len(analysis.usage_frame(export)) == len(gateway.usage.snapshot())
+    assert set(analysis.revisions_frame(export)["strategy"]) == {"alpha", "demo"}
