@@ -25,7 +25,7 @@ import pandas as pd
 from meltica_lab.errors import GatewayContractError, SelectorError, UsageError
 from meltica_lab.gateway.checks import Findings, InconsistentAnswerWarning
 from meltica_lab.gateway.contract import Contract, Operation
-from meltica_lab.gateway.frames import instances_frame
+from meltica_lab.gateway.frames import executions_frame, instances_frame, orders_frame
 from meltica_lab.gateway.models import (
     ExecutionHistory,
     InstanceAction,
@@ -461,20 +461,22 @@ class GatewayClient:
 
     # -- what an instance traded ---------------------------------------------------------------------
 
-    def _orders(self, id: str, limit: int | None, provider: str | None, state: str | Sequence[str]) -> OrderHistory:
+    def _orders(
+        self, id: str, limit: int | None, provider: str | None, state: str | Sequence[str]
+    ) -> tuple[Any, tuple[str, ...]]:
         states = [state] if isinstance(state, str) else _texts(state, "state")
         query = {"limit": limit, "provider": provider or None, "state": states or None}
         answer, body = self._call("listInstanceOrders", path={"id": id}, query=query)
-        return OrderHistory.from_json(body, self._findings(answer, lambda f: f.orders(body, id)))
+        return body, self._findings(answer, lambda f: f.orders(body, id))
 
     def orders(
         self, id: str, limit: int | None = None, provider: str | None = None, state: str | Sequence[str] = ()
     ) -> OrderHistory:
         """``GET /strategy/instances/{id}/orders``: the instance's recent orders, at most ``limit``, of
         ``provider``, in ``state`` (one state or several, sent as ``state=a&state=b``)."""
-        history = self._orders(id, limit, provider, state)
-        self._warn(history.warnings)
-        return history
+        body, found = self._orders(id, limit, provider, state)
+        self._warn(found)
+        return OrderHistory.from_json(body, found)
 
     def orders_frame(
         self, id: str, limit: int | None = None, provider: str | None = None, state: str | Sequence[str] = ()
@@ -482,23 +484,25 @@ class GatewayClient:
         """:meth:`orders` as a frame: one row per order, times as UTC datetimes, ``quantity`` and
         ``price`` as floats beside ``quantity_text``/``price_text``; see
         :func:`meltica_lab.gateway.frames.orders_frame`."""
-        history = self._orders(id, limit, provider, state)
-        self._warn(history.warnings)
-        return history.to_frame()
+        body, found = self._orders(id, limit, provider, state)
+        self._warn(found)
+        return orders_frame(body["orders"], found)
 
-    def _executions(self, id: str, limit: int | None, provider: str | None, order_id: str | None) -> ExecutionHistory:
+    def _executions(
+        self, id: str, limit: int | None, provider: str | None, order_id: str | None
+    ) -> tuple[Any, tuple[str, ...]]:
         query = {"limit": limit, "provider": provider or None, "orderId": order_id or None}
         answer, body = self._call("listInstanceExecutions", path={"id": id}, query=query)
-        return ExecutionHistory.from_json(body, self._findings(answer, lambda f: f.executions(body, id)))
+        return body, self._findings(answer, lambda f: f.executions(body, id))
 
     def executions(
         self, id: str, limit: int | None = None, provider: str | None = None, order_id: str | None = None
     ) -> ExecutionHistory:
         """``GET /strategy/instances/{id}/executions``: the instance's recent fills, at most ``limit``,
         of ``provider``, of the order ``order_id``."""
-        history = self._executions(id, limit, provider, order_id)
-        self._warn(history.warnings)
-        return history
+        body, found = self._executions(id, limit, provider, order_id)
+        self._warn(found)
+        return ExecutionHistory.from_json(body, found)
 
     def executions_frame(
         self, id: str, limit: int | None = None, provider: str | None = None, order_id: str | None = None
@@ -506,6 +510,6 @@ class GatewayClient:
         """:meth:`executions` as a frame: one row per fill, times as UTC datetimes, ``quantity``,
         ``price`` and ``fee`` as floats beside the exact strings; see
         :func:`meltica_lab.gateway.frames.executions_frame`."""
-        history = self._executions(id, limit, provider, order_id)
-        self._warn(history.warnings)
-        return history.to_frame()
+        body, found = self._executions(id, limit, provider, order_id)
+        self._warn(found)
+        return executions_frame(body["executions"], found)

@@ -371,6 +371,14 @@ class Contract:
             return None
         return violation
 
+    def answer_schema(self, operation: Operation) -> dict[str, Any]:
+        """The JSON Schema (draft 7, relaxations applied) that answers to ``operation`` are checked
+        against, with the components it refers to beside it: usable by any JSON Schema validator."""
+        schema = self._answers.get(operation.id)
+        if schema is None:
+            raise UsageError(f"{operation.describe()} has no JSON answer")
+        return copy.deepcopy({**schema, "components": self._components})
+
     def conforms_to(self, component: str, value: Any) -> bool:
         """Whether ``value`` conforms to the component schema ``component`` (e.g. ``Strategy``)."""
         schema = {"$ref": f"#/components/schemas/{component}"}

@@ -57,6 +57,11 @@ def _column(items: Sequence[Mapping[str, Any]], key: str) -> list[Any]:
     return [item.get(key) for item in items]
 
 
+def _metadata(items: Sequence[Mapping[str, Any]]) -> Any:
+    # The answer's own dicts (not copies): a frame of 100k orders would otherwise copy 100k dicts.
+    return pd.array([item.get("metadata") or {} for item in items], dtype=object)
+
+
 def _finish(columns: dict[str, Any], warnings: Sequence[str]) -> pd.DataFrame:
     frame = pd.DataFrame(columns)
     frame.attrs["warnings"] = list(warnings)
@@ -96,7 +101,7 @@ def orders_frame(orders: Sequence[Mapping[str, Any]], warnings: Sequence[str] = 
     ):
         columns[column] = _seconds(_column(orders, key))
     columns["external_reference"] = pd.array(_column(orders, "externalReference"), dtype=object)
-    columns["metadata"] = pd.array([dict(m or {}) for m in _column(orders, "metadata")], dtype=object)
+    columns["metadata"] = _metadata(orders)
     return _finish(columns, warnings)
 
 
@@ -119,7 +124,7 @@ def executions_frame(executions: Sequence[Mapping[str, Any]], warnings: Sequence
     columns.update(_texts(executions, [("fee_asset", "feeAsset"), ("liquidity", "liquidity")]))
     columns["traded_at"] = _seconds(_column(executions, "tradedAt"))
     columns["created_at"] = _seconds(_column(executions, "createdAt"))
-    columns["metadata"] = pd.array([dict(m or {}) for m in _column(executions, "metadata")], dtype=object)
+    columns["metadata"] = _metadata(executions)
     return _finish(columns, warnings)
 
 

@@ -183,35 +183,35 @@ class Transport:
             content = json.dumps(payload, ensure_ascii=False).encode("utf-8")
             headers["Content-Type"] = "application/json"
         attempts = 1 + self.retries if retry else 1
-        for attempt in range(attempts):
-            last = attempt + 1 == attempts
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 response = self._client.request(method, url, content=content, headers=headers)
             except _RETRIED_FAILURES as exc:
-                if not last:
-                    time.sleep(self.backoff * 2**attempt)
+                if attempt < attempts:
+                    time.sleep(self.backoff * 2 ** (attempt - 1))
                     continue
                 raise self._unreachable(method, url, attempts, exc) from None
             except httpx.HTTPError as exc:
                 raise GatewayError(f"{method} {url}: request failed: {exc}", status=0, url=url, method=method) from None
             status = response.status_code
-            if status in RETRIED_STATUSES and retry and not last:
-                time.sleep(self.backoff * 2**attempt)
+            if status in RETRIED_STATUSES and attempt < attempts:
+                time.sleep(self.backoff * 2 ** (attempt - 1))
                 continue
-            if not 200 <= status < 300:
-                failure = read_failure(response.content)
-                after = f" (after {_plural(attempts)})" if status in RETRIED_STATUSES and attempts > 1 else ""
-                raise GatewayError(
-                    f"{method} {url} -> HTTP {status}{after}: {failure.text}",
-                    status=status,
-                    url=url,
-                    method=method,
-                    gateway_error=failure.error,
-                    details=failure.details,
-                    diagnostics=failure.diagnostics,
-                )
-            return Answer(method, url, status, response.headers.get("content-type", ""), response.content)
-        raise AssertionError("unreachable: the last attempt returns or raises")
+            if 200 <= status < 300:
+                return Answer(method, url, status, response.headers.get("content-type", ""), response.content)
+            failure = read_failure(response.content)
+            after = f" (after {_plural(attempts)})" if status in RETRIED_STATUSES and attempts > 1 else ""
+            raise GatewayError(
+                f"{method} {url} -> HTTP {status}{after}: {failure.text}",
+                status=status,
+                url=url,
+                method=method,
+                gateway_error=failure.error,
+                details=failure.details,
+                diagnostics=failure.diagnostics,
+            )
 
     @staticmethod
     def _unreachable(method: str, url: str, attempts: int, exc: Exception) -> GatewayError:

@@ -218,3 +218,15 @@ def test_nullable_in_the_contract_accepts_null(contract: Contract) -> None:
     summary = {"id": "a", "strategyIdentifier": "demo", "providers": [], "aggregatedSymbols": [], "running": False}
     assert contract.conforms_to("InstanceSummary", {**summary, "strategyTag": None, "usage": None})
     assert not contract.conforms_to("InstanceSummary", {**summary, "running": None})
+
+
+def test_the_answer_schema_serves_any_json_schema_validator(contract: Contract, client: GatewayClient) -> None:
+    operation = contract.operation("listInstanceOrders")
+    check = fastjsonschema.compile(contract.answer_schema(operation), use_formats=False)
+    body = client.orders("demo-1").to_dict()
+    assert check(body) == body
+    body["count"] = "3"
+    with pytest.raises(fastjsonschema.JsonSchemaValueException):
+        check(body)
+    with pytest.raises(UsageError, match="has no JSON answer"):
+        contract.answer_schema(contract.operation("deleteStrategyModule"))
