@@ -399,12 +399,15 @@ class GatewayClient:
         self._warn(found)
         return instances_frame(items, found)
 
+    def _snapshot(self, operation_id: str, id: str, **request: Any) -> InstanceSnapshot:
+        answer, body = self._call(operation_id, **request)
+        return InstanceSnapshot.from_json(body, self._findings(answer, lambda f: f.snapshot(body, id)))
+
     def instance(self, id: str) -> InstanceSnapshot:
         """``GET /strategy/instances/{id}``: one instance snapshot."""
-        answer, body = self._call("getInstance", path={"id": id})
-        found = self._findings(answer, lambda f: f.snapshot(body, id))
-        self._warn(found)
-        return InstanceSnapshot.from_json(body, found)
+        snapshot = self._snapshot("getInstance", id, path={"id": id})
+        self._warn(snapshot.warnings)
+        return snapshot
 
     def create_instance(
         self,
@@ -416,10 +419,9 @@ class GatewayClient:
         """``POST /strategy/instances``: register a stopped instance of the revision ``strategy`` (a
         selector) resolves to, trading ``scope`` (provider -> symbols, e.g. ``{"binance": ["BTC-USDT"]}``)
         with ``config``."""
-        answer, body = self._call("createInstance", payload=_instance_spec(id, strategy, scope, config))
-        found = self._findings(answer, lambda f: f.snapshot(body, id))
-        self._warn(found)
-        return InstanceSnapshot.from_json(body, found)
+        snapshot = self._snapshot("createInstance", id, payload=_instance_spec(id, strategy, scope, config))
+        self._warn(snapshot.warnings)
+        return snapshot
 
     def update_instance(
         self,
@@ -432,10 +434,9 @@ class GatewayClient:
         ``config`` change (strategy, providers and scope must be the stored ones) and relaunches a
         running instance."""
         spec = _instance_spec(id, strategy, scope, config)
-        answer, body = self._call("updateInstance", path={"id": id}, payload=spec)
-        found = self._findings(answer, lambda f: f.snapshot(body, id))
-        self._warn(found)
-        return InstanceSnapshot.from_json(body, found)
+        snapshot = self._snapshot("updateInstance", id, path={"id": id}, payload=spec)
+        self._warn(snapshot.warnings)
+        return snapshot
 
     def delete_instance(self, id: str) -> InstanceRemoval:
         """``DELETE /strategy/instances/{id}``: stop the instance if it runs and remove it."""

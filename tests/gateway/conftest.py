@@ -10,6 +10,46 @@ import pytest
 from meltica_lab.gateway import Contract, GatewayClient
 from tests.gateway_server import FakeGateway
 
+# The columns of the order and execution frames, in order.
+ORDER_COLUMNS = [
+    "id",
+    "client_order_id",
+    "provider",
+    "strategy_instance",
+    "symbol",
+    "side",
+    "type",
+    "state",
+    "quantity",
+    "quantity_text",
+    "price",
+    "price_text",
+    "placed_at",
+    "acknowledged_at",
+    "completed_at",
+    "created_at",
+    "updated_at",
+    "external_reference",
+    "metadata",
+]
+EXECUTION_COLUMNS = [
+    "execution_id",
+    "order_id",
+    "provider",
+    "strategy_instance",
+    "quantity",
+    "quantity_text",
+    "price",
+    "price_text",
+    "fee",
+    "fee_text",
+    "fee_asset",
+    "liquidity",
+    "traded_at",
+    "created_at",
+    "metadata",
+]
+
 
 @pytest.fixture(scope="session")
 def contract() -> Contract:

@@ -10,46 +10,8 @@ import pytest
 
 from meltica_lab.gateway import GatewayClient
 from meltica_lab.gateway.frames import decimal_value, executions_frame, instances_frame, orders_frame
+from tests.gateway.conftest import EXECUTION_COLUMNS, ORDER_COLUMNS
 from tests.gateway_server import FakeGateway
-
-ORDER_COLUMNS = [
-    "id",
-    "client_order_id",
-    "provider",
-    "strategy_instance",
-    "symbol",
-    "side",
-    "type",
-    "state",
-    "quantity",
-    "quantity_text",
-    "price",
-    "price_text",
-    "placed_at",
-    "acknowledged_at",
-    "completed_at",
-    "created_at",
-    "updated_at",
-    "external_reference",
-    "metadata",
-]
-EXECUTION_COLUMNS = [
-    "execution_id",
-    "order_id",
-    "provider",
-    "strategy_instance",
-    "quantity",
-    "quantity_text",
-    "price",
-    "price_text",
-    "fee",
-    "fee_text",
-    "fee_asset",
-    "liquidity",
-    "traded_at",
-    "created_at",
-    "metadata",
-]
 
 
 def test_orders_frame_has_utc_times_and_floats_beside_the_exact_strings(client: GatewayClient) -> None:

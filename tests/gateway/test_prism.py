@@ -43,8 +43,7 @@ from meltica_lab.gateway import (
     TagMutation,
 )
 from meltica_lab.gateway.frames import instances_frame
-from tests.gateway.conftest import free_port
-from tests.gateway.test_frames import EXECUTION_COLUMNS, ORDER_COLUMNS
+from tests.gateway.conftest import EXECUTION_COLUMNS, ORDER_COLUMNS, free_port
 
 PROJECT = Path(__file__).resolve().parents[2]
 SPEC = PROJECT.parent / "shared" / "compat" / "gateway-openapi.yaml"
