@@ -3,6 +3,19 @@
 Every error names what is at fault (a file, a selector, a field, a row) so that an operator can act on
 one line of text. The attributes are also kept on the exception so tools can render them: ``path``,
 ``selector``, ``field``, ``row``. Catch :class:`MelticaLabError` to catch them all.
+
+One class per kind of mistake. Two of them are about how the kit was asked to do something:
+
+- :class:`ConfigError`: one *value* is wrong: a setting (:class:`~meltica_lab.backtest.BacktestSettings`
+  and its parts, :class:`~meltica_lab.jshost.limits.Limits`), a key of ``config/app.yaml``, or a
+  strategy config key, is missing, unknown to the strategy, of the wrong type or out of range.
+  ``field`` names it; the fix is to change that value.
+- :class:`UsageError`: the *call* or command line cannot be carried out as written: an argument of
+  the wrong kind (what to run, on what data), an unknown option name, arguments that contradict each
+  other or are missing, an object used after it was closed, command-line syntax.
+
+A :class:`ConfigError` is a kind of :class:`UsageError` (``except UsageError`` catches both), but it
+keeps exit code 1 on the command line: 2 is for a command line that cannot be parsed.
 """
 
 from __future__ import annotations
@@ -68,13 +81,20 @@ def _rebuild_error(kind: type[MelticaLabError], state: dict[str, Any]) -> Meltic
 
 
 class UsageError(MelticaLabError):
-    """A call or command line that cannot be carried out as written (CLI exit code 2)."""
+    """A call or command line that cannot be carried out as written (CLI exit code 2).
+
+    Wrong kinds of arguments, unknown option names, contradicting or missing arguments, a closed
+    object; a single wrong value is the narrower :class:`ConfigError`.
+    """
 
     exit_code = 2
 
 
-class ConfigError(MelticaLabError):
-    """``config/app.yaml`` or a strategy config value is missing or of the wrong type."""
+class ConfigError(UsageError):
+    """One value is wrong: a setting, a ``config/app.yaml`` key or a strategy config key is missing,
+    unknown, of the wrong type or out of range; ``field`` names it (CLI exit code 1)."""
+
+    exit_code = 1
 
 
 class RegistryError(MelticaLabError):

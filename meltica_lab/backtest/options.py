@@ -1,12 +1,18 @@
-"""How the simulated exchange and the host behave: fees, fill model, and the session options."""
+"""How the simulated exchange and the host behave: fees, fill model, and the session options.
+
+A value that does not fit is a :class:`~meltica_lab.errors.ConfigError` naming the field; each rule is
+written once here, and :class:`SessionOptions` and
+:class:`~meltica_lab.backtest.settings.BacktestSettings` both check their fields by it.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
-from meltica_lab.errors import UsageError
+from meltica_lab.errors import ConfigError
 
 DEFAULT_CAPITAL = 100_000.0
 """Starting capital, in the quote currency, when a run does not name one."""
@@ -14,7 +20,42 @@ DEFAULT_CAPITAL = 100_000.0
 
 def _check(condition: bool, field_name: str, expected: str, value: object) -> None:
     if not condition:
-        raise UsageError(f"{field_name}: expected {expected}, got {value!r}", field=field_name)
+        raise ConfigError(f"{field_name}: expected {expected}, got {value!r}", field=field_name)
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _positive_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+# What each run option must be; SessionOptions and BacktestSettings check their shared fields here.
+_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "providers": (
+        lambda v: isinstance(v, tuple) and len(v) > 0 and all(isinstance(p, str) and p.strip() for p in v),
+        "a non-empty tuple of provider names",
+    ),
+    "fees": (lambda v: isinstance(v, Fees), "a Fees value"),
+    "fill_model": (lambda v: isinstance(v, FillModel), "a FillModel value"),
+    "slippage_bps": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
+    "latency_ms": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
+    "capital": (lambda v: _finite(v) and v > 0, "a finite number > 0"),
+    "seed": (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
+    "max_log_lines": (_positive_int, "a positive integer"),
+    "max_log_line_length": (_positive_int, "a positive integer"),
+    "max_error_kinds": (_positive_int, "a positive integer"),
+    "chunk_size": (_positive_int, "a positive integer"),
+}
+
+
+def check_fields(value: object, names: Iterable[str]) -> None:
+    """Check the named run options of ``value`` by their one rule; :class:`ConfigError` naming the first
+    that does not fit."""
+    for name in names:
+        rule, expected = _RULES[name]
+        _check(rule(getattr(value, name)), name, expected, getattr(value, name))
 
 
 @dataclass(frozen=True)
@@ -86,31 +127,4 @@ class SessionOptions:
     bare: bool = False
 
     def __post_init__(self) -> None:
-        _check(
-            isinstance(self.providers, tuple)
-            and len(self.providers) > 0
-            and all(isinstance(p, str) and p.strip() for p in self.providers),
-            "providers",
-            "a non-empty tuple of provider names",
-            self.providers,
-        )
-        _check(isinstance(self.fees, Fees), "fees", "a Fees value", self.fees)
-        _check(isinstance(self.fill_model, FillModel), "fill_model", "a FillModel value", self.fill_model)
-        for name in ("slippage_bps", "latency_ms"):
-            value = getattr(self, name)
-            _check(
-                isinstance(value, int | float) and math.isfinite(value) and value >= 0,
-                name,
-                "a finite number >= 0",
-                value,
-            )
-        _check(
-            isinstance(self.capital, int | float) and math.isfinite(self.capital) and self.capital > 0,
-            "capital",
-            "a finite number > 0",
-            self.capital,
-        )
-        _check(isinstance(self.seed, int) and not isinstance(self.seed, bool), "seed", "an integer", self.seed)
-        for name in ("max_log_lines", "max_log_line_length", "max_error_kinds", "chunk_size"):
-            value = getattr(self, name)
-            _check(isinstance(value, int) and value > 0, name, "a positive integer", value)
+        check_fields(self, _RULES)
