@@ -12,40 +12,28 @@ flat ``*.js``/``*.mjs`` file in it is one read-only revision, as the gateway did
 
 from __future__ import annotations
 
-import hashlib
 import os
-import pickle
-import sqlite3
 import threading
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from cachetools import LRUCache
 
-from meltica_lab import __version__
 from meltica_lab.config import AppConfig, load_app_config
-from meltica_lab.errors import IntegrityError, MelticaLabError, ModuleError, NotFoundError, RegistryError
+from meltica_lab.errors import IntegrityError, MelticaLabError, ModuleError, NotFoundError, RegistryError, UsageError
+from meltica_lab.hashing import content_hash
 from meltica_lab.jshost.diagnostics import Diagnostic
 from meltica_lab.jshost.limits import DEFAULT_LIMITS, Limits
 from meltica_lab.jshost.metadata import Metadata
 from meltica_lab.jshost.module import ModuleHost, ModuleReport
-from meltica_lab.registry import (
-    LATEST,
-    Registry,
-    Resolution,
-    RootGuard,
-    content_hash,
-    load_registry,
-    registry_path,
-)
+from meltica_lab.module_cache import FileKey, ModuleCache, default_cache_dir
+from meltica_lab.registry import LATEST, ParsedRegistries, Registry, Resolution, RootGuard, load_registry, registry_path
 from meltica_lab.selectors import Selector
 
 RESOLUTION_CACHE_SIZE = 256
-_CACHE_FORMAT = 3  # bump when the stored report layout changes: older rows are then ignored
 LEGACY_DEFAULT_TAG = "0.0.0"
 
 
@@ -111,14 +99,20 @@ class Revision:
         }
 
 
+ProblemKind = Literal["missing", "outside", "integrity", "module", "name"]
+"""Why a revision cannot be used: its file is ``missing`` (unreadable), leads ``outside`` the root
+through a symlink, fails its hash (``integrity``), is not a valid ``module``, or declares another
+``name`` than its registry entry."""
+
+
 @dataclass(frozen=True)
 class Problem:
-    """A revision that cannot be used, and why. ``kind``: missing, integrity, module, name, duplicate."""
+    """A revision that cannot be used, and why (``kind``: see :data:`ProblemKind`)."""
 
     name: str
     hash: str
     path: str
-    kind: str
+    kind: ProblemKind
     message: str
     diagnostics: tuple[Diagnostic, ...] = ()
 
@@ -155,123 +149,49 @@ class RefreshReport:
     seconds: float
 
 
-def default_cache_dir() -> Path:
-    """``$MELTICA_LAB_CACHE_DIR``, else ``$XDG_CACHE_HOME/meltica-lab``, else ``~/.cache/meltica-lab``."""
-    explicit = os.environ.get("MELTICA_LAB_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "meltica-lab"
-
-
-class MetadataCache:
-    """Module reports (metadata or diagnostics) on disk, keyed by content hash and meltica-lab version.
-
-    A hash names immutable bytes, so an entry never needs invalidation; the version in the key keeps
-    reports from an older validator out.
-    """
-
-    def __init__(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        self.path = directory / "module-reports.sqlite3"
-        self._version = f"{__version__}/{_CACHE_FORMAT}"
-        with self._connect() as db:
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS reports (version TEXT, hash TEXT, report TEXT, PRIMARY KEY (version, hash))"
-            )
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, "
-                "mtime_ns INTEGER, ino INTEGER, hash TEXT)"
-            )
-
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=30)
-
-    def get_many(self, hashes: Iterable[str]) -> dict[str, ModuleReport]:
-        """The cached reports among ``hashes``."""
-        wanted = set(hashes)
-        if not wanted:
-            return {}
-        with self._connect() as db:
-            rows = db.execute("SELECT hash, report FROM reports WHERE version = ?", (self._version,)).fetchall()
-        decoded = {h: _report_from_row(row) for h, row in rows if h in wanted}
-        return {h: report for h, report in decoded.items() if report is not None}
-
-    def put_many(self, reports: dict[str, ModuleReport]) -> None:
-        """Store reports; an existing entry is kept (same hash, same bytes, same report)."""
-        if not reports:
-            return
-        rows = [(self._version, h, _report_to_row(r)) for h, r in reports.items()]
-        with self._connect() as db:
-            db.executemany("INSERT OR IGNORE INTO reports VALUES (?, ?, ?)", rows)
-
-    def file_hashes(self, base: str) -> dict[tuple[str, int, int, int], str]:
-        """Hashes of files under ``base`` computed by earlier processes, keyed by path and stat."""
-        with self._connect() as db:
-            rows = db.execute(
-                "SELECT path, size, mtime_ns, ino, hash FROM files WHERE path >= ? AND path < ?",
-                (base + os.sep, base + chr(ord(os.sep) + 1)),
-            ).fetchall()
-        return {(path, size, mtime, ino): digest for path, size, mtime, ino, digest in rows}
-
-    def put_file_hashes(self, hashes: dict[tuple[str, int, int, int], str]) -> None:
-        """Remember file hashes by path and stat (a changed file gets a new stat and is re-read)."""
-        if hashes:
-            with self._connect() as db:
-                db.executemany(
-                    "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
-                    [(*key, digest) for key, digest in hashes.items()],
-                )
-
-
-# Rows are pickled reports: unpickling restores the frozen values without re-running their
-# normalisation, which dominated a warm refresh of 10,000 revisions in a new process. The cache lives
-# in the user's own cache directory and holds only what this package wrote; a row that does not
-# unpickle to a ModuleReport is treated as missing and evaluated again.
-def _report_to_row(report: ModuleReport) -> bytes:
-    return pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def _report_from_row(row: bytes) -> ModuleReport | None:
-    try:
-        report = pickle.loads(row)
-    except Exception:  # any undecodable row is a cache miss, never an error
-        return None
-    return report if isinstance(report, ModuleReport) else None
-
-
-# Hashing every file on every refresh is the dominant warm cost; a (path, size, mtime, inode) memo
-# avoids re-reading unchanged files within a process. Execution always re-verifies the bytes.
-# A file is checked for symlinks leading out of the root when it is hashed, not on every refresh.
-# Module reports are kept in process too, so another Loader in the same kernel skips the disk cache.
-_HASH_MEMO: LRUCache[tuple[str, int, int, int], str] = LRUCache(maxsize=200_000)
-_REPORT_MEMO: LRUCache[str, ModuleReport] = LRUCache(maxsize=200_000)
-_MEMO_LOCK = threading.Lock()
-
-
 class _OutsideRoot(Exception):
     pass
 
 
-def _file_hash(
-    root: Path, rel: str, guard: RootGuard, remembered: dict[tuple[str, int, int, int], str]
-) -> tuple[str, int, bytes | None]:
-    path = os.path.join(root, rel)
-    st = os.stat(path)
-    key = (path, st.st_size, st.st_mtime_ns, st.st_ino)
-    with _MEMO_LOCK:
-        known = _HASH_MEMO.get(key) or remembered.get(key)
-    if known is not None:
-        return known, st.st_size, None
-    outside = guard.escapes(rel)
-    if outside is not None:
-        raise _OutsideRoot(str(outside))
-    with open(path, "rb") as handle:
-        data = handle.read()
-    digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    with _MEMO_LOCK:
-        _HASH_MEMO[key] = digest
-    return digest, len(data), data
+class _Hashing:
+    """One refresh's file hashing: memory first, the disk's remembered hashes on the first miss, then
+    the file itself (checked for symlinks leading out of the root only then, not on every refresh)."""
+
+    def __init__(self, base: str, cache: ModuleCache) -> None:
+        self.base = base
+        self.cache = cache
+        self.guard = RootGuard(base)
+        self.remembered: dict[FileKey, str] | None = None
+        self.recalled: dict[FileKey, str] = {}
+        self.computed: dict[FileKey, str] = {}
+
+    def hash(self, rel: str) -> tuple[str, int, bytes | None]:
+        """The file's hash, its size, and its bytes when they had to be read (else ``None``)."""
+        path = os.path.join(self.base, rel)
+        st = os.stat(path)
+        key = (path, st.st_size, st.st_mtime_ns, st.st_ino)
+        known = self.cache.known_hash(key)
+        if known is None:
+            if self.remembered is None:
+                self.remembered = self.cache.remembered_hashes(self.base)
+            known = self.remembered.get(key)
+            if known is not None:
+                self.recalled[key] = known
+        if known is not None:
+            return known, st.st_size, None
+        outside = self.guard.escapes(rel)
+        if outside is not None:
+            raise _OutsideRoot(str(outside))
+        with open(path, "rb") as handle:
+            data = handle.read()
+        digest = content_hash(data)
+        self.computed[key] = digest
+        return digest, len(data), data
+
+    def keep(self) -> None:
+        """Hand what this refresh learnt to the cache (the computed hashes also to its disk)."""
+        self.cache.remember_hashes(self.recalled, store=False)
+        self.cache.remember_hashes(self.computed)
 
 
 @dataclass(frozen=True)
@@ -288,6 +208,13 @@ class Loader:
     ``root`` defaults to ``strategies.directory`` from ``config/app.yaml`` (else ``strategies``).
     With ``strategies.requireRegistry: true`` a root without ``registry.json`` fails at once.
     The first query refreshes; call :meth:`refresh` again after the files change.
+
+    A loader works with collaborators its owner (a :class:`~meltica_lab.workspace.Workspace`) hands
+    it: ``host``, the :class:`ModuleHost` that evaluates modules whose report is not cached;
+    ``cache``, the :class:`ModuleCache` of file hashes and module reports; ``registries``, the
+    :class:`ParsedRegistries` memo. Whatever is not given the loader makes for itself: a host with
+    ``limits`` (closed by :meth:`close`), a cache over ``cache_dir`` (default
+    :func:`default_cache_dir`), a memo of its own.
     """
 
     def __init__(
@@ -295,10 +222,14 @@ class Loader:
         root: str | Path | None = None,
         *,
         config: AppConfig | None = None,
-        cache_dir: Path | None = None,
+        cache_dir: str | Path | None = None,
         host: ModuleHost | None = None,
         limits: Limits = DEFAULT_LIMITS,
+        cache: ModuleCache | None = None,
+        registries: ParsedRegistries | None = None,
     ) -> None:
+        if cache is not None and cache_dir is not None:
+            raise UsageError("Loader: give cache or cache_dir, not both (a cache has its directory)", field="cache_dir")
         config = config if config is not None else load_app_config()
         self.root = Path(root) if root is not None else config.strategies_directory
         if not self.root.is_dir():
@@ -311,18 +242,43 @@ class Loader:
                 f"{self.root}` to create it",
                 path=str(registry_path(self.root)),
             )
-        self._cache_dir = cache_dir if cache_dir is not None else default_cache_dir()
+        if cache is None:
+            cache = ModuleCache(Path(cache_dir) if cache_dir is not None else default_cache_dir())
+        self.cache = cache
+        self.registries = registries if registries is not None else ParsedRegistries()
         self._host = host
+        self._owns_host = host is None
         self._limits = limits
         self._resolved: LRUCache[str, Revision] = LRUCache(maxsize=RESOLUTION_CACHE_SIZE)
         self._state: _State | None = None
         self._lock = threading.RLock()
 
+    @property
+    def host(self) -> ModuleHost:
+        """The module host this loader evaluates with (its owner's, else its own, made on first use)."""
+        with self._lock:
+            if self._host is None:
+                self._host = ModuleHost(self._limits)
+            return self._host
+
+    def close(self) -> None:
+        """Close the module host this loader made for itself (a host it was given stays open)."""
+        with self._lock:
+            if self._owns_host and self._host is not None:
+                self._host.close()
+                self._host = None
+
+    def __enter__(self) -> Loader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # -- refresh ------------------------------------------------------------------------------------
     def refresh(self) -> RefreshReport:
         """Re-read the registry and every revision; returns what it did. Problems do not abort it."""
         started = time.perf_counter()
-        registry = load_registry(self.root, follow_links=False)
+        registry = load_registry(self.root, follow_links=False, memo=self.registries)
         mode = "registry"
         if registry is None:
             registry, mode = self._legacy_registry(), "legacy"
@@ -330,14 +286,12 @@ class Loader:
         files: dict[str, tuple[str, str, str, int, bytes | None]] = {}
         base = os.path.abspath(self.root)
         root_path = Path(base)
-        guard = RootGuard(base)
-        disk = MetadataCache(self._cache_dir) if self._cache_dir else None
-        remembered = disk.file_hashes(base) if disk else {}
+        hashing = _Hashing(base, self.cache)
         for name, entry in registry.strategies.items():
             for digest, location in entry.hashes.items():
                 path = os.path.join(base, location.path)
                 try:
-                    actual, size, data = _file_hash(base, location.path, guard, remembered)
+                    actual, size, data = hashing.hash(location.path)
                 except OSError as exc:
                     problems[digest] = Problem(
                         name, digest, location.path, "missing", f"{path}: module file unreadable: {exc.strerror}"
@@ -362,11 +316,8 @@ class Loader:
                     )
                     continue
                 files[digest] = (name, location.path, path, size, data)
-        if disk:
-            with _MEMO_LOCK:
-                seen = {k: v for k, v in _HASH_MEMO.items() if k[0].startswith(base + os.sep) and k not in remembered}
-            disk.put_file_hashes(seen)
-        reports, evaluated, cached = self._reports(files, disk)
+        hashing.keep()
+        reports, evaluated, cached = self._reports(files)
         previous = self._state.revisions if self._state is not None else {}
         revisions: dict[str, Revision] = {}
         for digest, (name, rel, path, size, _) in files.items():
@@ -404,33 +355,19 @@ class Loader:
         return RefreshReport(len(revisions), evaluated, cached, tuple(problems.values()), time.perf_counter() - started)
 
     def _reports(
-        self, files: dict[str, tuple[str, str, str, int, bytes | None]], disk: MetadataCache | None
+        self, files: dict[str, tuple[str, str, str, int, bytes | None]]
     ) -> tuple[dict[str, ModuleReport], int, int]:
-        with _MEMO_LOCK:
-            reports = {digest: _REPORT_MEMO[digest] for digest in files if digest in _REPORT_MEMO}
-        missing = [digest for digest in files if digest not in reports]
-        if disk and missing:
-            reports.update(disk.get_many(missing))
+        reports = self.cache.reports(files)
         cached = len(reports)
         fresh: dict[str, ModuleReport] = {}
         for digest, (_, rel, path, _, data) in files.items():
             if digest in reports:
                 continue
             source = data if data is not None else Path(path).read_bytes()
-            fresh[digest] = self._module_host().inspect(source, filename=rel)
-        # A report cut short by a time or heap limit says nothing lasting about the bytes: not kept.
-        lasting = {digest: report for digest, report in fresh.items() if report.cacheable}
-        if disk:
-            disk.put_many(lasting)
+            fresh[digest] = self.host.inspect(source, filename=rel)
+        self.cache.store_reports(fresh)
         reports.update(fresh)
-        with _MEMO_LOCK:
-            _REPORT_MEMO.update({d: r for d, r in reports.items() if d not in fresh or d in lasting})
         return reports, len(fresh), cached
-
-    def _module_host(self) -> ModuleHost:
-        if self._host is None:
-            self._host = ModuleHost(self._limits)
-        return self._host
 
     def _legacy_registry(self) -> Registry:
         """Flat ``*.js``/``*.mjs`` files as a read-only registry (pre-registry gateway behaviour)."""
@@ -439,7 +376,7 @@ class Loader:
             if not path.is_file() or path.suffix.lower() not in (".js", ".mjs"):
                 continue
             source = path.read_bytes()
-            report = self._module_host().inspect(source, filename=path.name)
+            report = self.host.inspect(source, filename=path.name)
             if report.metadata is None:
                 continue  # reported by `verify` and migration; nothing to resolve here
             name, digest = report.metadata.name, content_hash(source)

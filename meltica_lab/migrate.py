@@ -15,6 +15,7 @@ order, and the hash layout is available.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import defaultdict
 from collections.abc import Iterable
@@ -181,7 +182,9 @@ def plan_migration(
     """Plan the migration of ``root``; writes nothing.
 
     ``usage`` (a path, URL, dict or list accepted by :func:`meltica_lab.usage.read_usage_export`)
-    adds pruning candidates: registered revisions with zero running instances.
+    adds pruning candidates: registered revisions with zero running instances. ``host`` evaluates
+    the modules (a workspace's :attr:`~meltica_lab.workspace.Workspace.host`); without one, the call
+    makes one and closes it.
     """
     root_path = Path(root)
     if not root_path.is_dir():
@@ -192,12 +195,11 @@ def plan_migration(
     registered_paths = {
         loc.path: (name, digest) for name, entry in registry.strategies.items() for digest, loc in entry.hashes.items()
     }
-    owned_host = host is None
-    module_host = host or ModuleHost()
     items: list[PlanItem] = []
     conflicts: list[Conflict] = []
     real_root = root_path.resolve()
-    try:
+    # a host the caller owns stays open; without one, this call owns one and closes it
+    with contextlib.nullcontext(host) if host is not None else ModuleHost() as module_host:
         for path in _discover(root_path):
             rel = path.relative_to(root_path).as_posix()
             resolved = path.resolve()
@@ -218,9 +220,6 @@ def plan_migration(
             conflicts.extend(problems)
             if item is not None:
                 items.append(item)
-    finally:
-        if owned_host:
-            module_host.close()
     items, more = _cross_check(items, registry)
     conflicts.extend(more)
     latest, notes = _plan_latest(items, registry)
@@ -450,10 +449,16 @@ def apply_migration(plan: MigrationPlan) -> MigrationResult:
 
 
 def migrate(
-    root: str | Path, *, write: bool = False, layout: str = "tag", usage: Any = None
+    root: str | Path,
+    *,
+    write: bool = False,
+    layout: str = "tag",
+    usage: Any = None,
+    host: ModuleHost | None = None,
 ) -> MigrationPlan | MigrationResult:
-    """Plan, and with ``write=True`` apply, the migration of ``root`` (the dry run is the default)."""
-    plan = plan_migration(root, layout=layout, usage=usage)
+    """Plan, and with ``write=True`` apply, the migration of ``root`` (the dry run is the default);
+    ``host`` as for :func:`plan_migration`."""
+    plan = plan_migration(root, layout=layout, usage=usage, host=host)
     return apply_migration(plan) if write else plan
 
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 import contextlib
 import difflib
 import getpass
-import hashlib
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,6 +35,7 @@ from meltica_lab.errors import (
     RegistryError,
     SelectorError,
 )
+from meltica_lab.hashing import content_hash  # re-exported: callers look for it here
 from meltica_lab.selectors import HASH_PREFIX, Selector, is_full_hash, normalize_hash
 from meltica_lab.versions import version_key
 
@@ -43,11 +44,6 @@ HISTORY_FILE = "registry.history.jsonl"
 LOCK_FILE = ".registry.json.lock"
 LOCK_TIMEOUT_SECONDS = 60.0
 LATEST = "latest"
-
-
-def content_hash(data: bytes) -> str:
-    """The registry hash of module bytes: ``sha256:`` + lower-case hex, over the raw bytes."""
-    return HASH_PREFIX + hashlib.sha256(data).hexdigest()
 
 
 def check_segment(value: str, what: str) -> str:
@@ -431,18 +427,49 @@ def registry_path(root: str | Path) -> Path:
     return Path(root) / REGISTRY_FILE
 
 
-def load_registry(root: str | Path, *, follow_links: bool = True, memo: bool = True) -> Registry | None:
+class ParsedRegistries:
+    """Parsed ``registry.json`` documents, remembered by file identity (path, size, mtime, inode).
+
+    A parsed :class:`Registry` is immutable, so an unchanged file is parsed once: a warm refresh of a
+    10,000-revision registry then skips the parse. A workspace owns one (shared by its loaders); a
+    :class:`~meltica_lab.loader.Loader` made alone has its own. Thread-safe.
+    """
+
+    def __init__(self, maxsize: int = 64) -> None:
+        self._parsed: LRUCache[tuple[str, int, int, int, bool], Registry] = LRUCache(maxsize=maxsize)
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, int, int, int, bool]) -> Registry | None:
+        """The registry parsed from the file with this identity, if remembered."""
+        with self._lock:
+            return self._parsed.get(key)
+
+    def put(self, key: tuple[str, int, int, int, bool], registry: Registry) -> None:
+        """Remember ``registry`` as the parse of the file with this identity."""
+        with self._lock:
+            self._parsed[key] = registry
+
+    def clear(self) -> None:
+        """Forget every parsed document."""
+        with self._lock:
+            self._parsed.clear()
+
+
+def load_registry(
+    root: str | Path, *, follow_links: bool = True, memo: ParsedRegistries | None = None
+) -> Registry | None:
     """Read and validate ``<root>/registry.json``; ``None`` when the file does not exist.
 
     ``follow_links=False`` skips the symlink containment check (one realpath per revision) for
-    callers that check each file as they open it, as the loader does. ``memo=False`` always reads
-    the file (an edit under the lock must never start from a remembered document).
+    callers that check each file as they open it, as the loader does. With ``memo`` an unchanged
+    file (same size, mtime and inode) is parsed once; without one the file is always read (as an
+    edit under the lock must be).
     """
     path = registry_path(root)
     try:
         st = path.stat()
         key = (str(path), st.st_size, st.st_mtime_ns, st.st_ino, follow_links)
-        known = _PARSED.get(key) if memo else None
+        known = memo.get(key) if memo is not None else None
         if known is not None:
             return known
         raw = path.read_bytes()
@@ -455,13 +482,9 @@ def load_registry(root: str | Path, *, follow_links: bool = True, memo: bool = T
     except UnicodeDecodeError as exc:
         raise RegistryError(f"{path}: not UTF-8 (byte {exc.start})", path=str(path)) from None
     registry = Registry.from_text(text.removeprefix("\ufeff"), path=path, root=Path(root) if follow_links else None)
-    if len(raw) == st.st_size:  # not rewritten while being read: safe to remember under this stat
-        _PARSED[key] = registry
+    if memo is not None and len(raw) == st.st_size:  # not rewritten while being read: safe under this stat
+        memo.put(key, registry)
     return registry
-
-
-# A parsed registry is immutable, so an unchanged file (same size, mtime and inode) is parsed once.
-_PARSED: LRUCache[tuple[str, int, int, int, bool], Registry] = LRUCache(maxsize=64)
 
 
 # -- tag history ------------------------------------------------------------------------------------
@@ -673,7 +696,7 @@ def edit_registry(root: str | Path, reason: str, *, create: bool = True) -> Iter
             path=str(registry_path(root_path)),
         ) from None
     try:
-        current = load_registry(root_path, memo=False)
+        current = load_registry(root_path)
         if current is None and not create:
             raise RegistryError(f"{registry_path(root_path)} does not exist", path=str(registry_path(root_path)))
         draft = RegistryDraft(root_path, current)

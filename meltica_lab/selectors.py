@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 
 from meltica_lab.errors import SelectorError
+from meltica_lab.hashing import HASH_PREFIX
 
-HASH_PREFIX = "sha256:"
 MIN_PREFIX_DIGITS = 8
 _HEX = re.compile(r"[0-9a-f]+")
 _FULL_HEX = re.compile(r"[0-9a-f]{64}")

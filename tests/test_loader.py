@@ -141,10 +141,7 @@ def test_corrupt_cache_rows_are_misses_and_the_module_is_evaluated_again(root, c
     import sqlite3
 
     add_revision(root, "demo", "v1.0.0", body=f"/* {uuid.uuid4()} */")
-    Loader(root, cache_dir=cache).refresh()
-    from meltica_lab import loader as loader_module
-
-    loader_module._REPORT_MEMO.clear()
+    Loader(root, cache_dir=cache).refresh()  # a new Loader below has a cache of its own: only the disk is shared
     with sqlite3.connect(cache / "module-reports.sqlite3") as db:
         db.execute("UPDATE reports SET report = ?", (b"not a pickle",))
     report = Loader(root, cache_dir=cache).refresh()

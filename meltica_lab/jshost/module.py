@@ -18,9 +18,7 @@ jobs a module queues run after its call has returned.
 
 from __future__ import annotations
 
-import atexit
 import json
-import os
 import re
 import secrets
 import threading
@@ -562,27 +560,3 @@ def _result_report(result: dict[str, Any], text: str) -> ModuleReport:
     if result["create"] != "function":
         issues += (Diagnostic("validation", f"create must be a function, got {result['create']}", hint="create"),)
     return ModuleReport(metadata, issues, VALIDATION_HEADLINE if issues else "")
-
-
-_shared_hosts: dict[tuple[int, Limits], ModuleHost] = {}
-_shared_lock = threading.Lock()
-
-
-def inspect_module(source: bytes | str, *, filename: str, limits: Limits | None = None) -> ModuleReport:
-    """:meth:`ModuleHost.inspect` on a host shared by the whole process (one per set of limits).
-
-    The host is created on first use; a forked child creates its own, as V8 does not survive a fork.
-    """
-    key = (os.getpid(), limits or DEFAULT_LIMITS)
-    with _shared_lock:
-        host = _shared_hosts.get(key)
-        if host is None:
-            host = _shared_hosts[key] = ModuleHost(key[1])
-    return host.inspect(source, filename=filename)
-
-
-@atexit.register
-def _close_shared_hosts() -> None:
-    for (pid, _limits), host in list(_shared_hosts.items()):
-        if pid == os.getpid():
-            host.close()

@@ -20,7 +20,6 @@ from meltica_lab.backtest.session import SessionSnapshot, StrategySession
 from meltica_lab.config import AppConfig
 from meltica_lab.errors import InstanceError, MelticaLabError, UsageError
 from meltica_lab.jshost.limits import DEFAULT_LIMITS, Limits
-from meltica_lab.jshost.module import ModuleHost
 from meltica_lab.loader import Loader, Revision
 from meltica_lab.runtime.feeding import EventsInput, market_events, share_of
 from meltica_lab.runtime.listing import Catalog, RunningItems
@@ -69,7 +68,6 @@ class ManagerCore:
         self.root = self._loader.root
         self._limits = limits
         self._options = options
-        self._host: ModuleHost | None = None
         self._state_file = Path(state_dir) / USAGE_FILE if state_dir is not None else None
         if self._state_file is not None:
             self._state_file.parent.mkdir(parents=True, exist_ok=True)
@@ -313,9 +311,7 @@ class ManagerCore:
                 self._halt(slot)
             if running:
                 self._persist()
-            if self._host is not None:
-                self._host.close()
-                self._host = None
+            self._loader.close()
 
     def __enter__(self) -> Self:
         return self

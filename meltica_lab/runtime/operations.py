@@ -22,9 +22,7 @@ class ModuleOperations(Refreshing):
     """Module operations over the core and refresh; see :class:`meltica_lab.runtime.Manager`."""
 
     def _module_host(self) -> ModuleHost:
-        if self._host is None:
-            self._host = ModuleHost(self._limits)
-        return self._host
+        return self._loader.host
 
     def upload(
         self,

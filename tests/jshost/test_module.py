@@ -18,7 +18,6 @@ from meltica_lab.jshost.module import (
     MISSING_HINT,
     ModuleHost,
     ModuleReport,
-    inspect_module,
 )
 from tests.jshost.conftest import SHORT, metadata, module_js, probe_js
 
@@ -533,9 +532,10 @@ def test_a_report_of_the_wrong_shape_is_refused(data, complaint):
         ModuleReport.from_dict(data)
 
 
-def test_inspect_module_uses_a_shared_host_with_the_limits_asked_for():
-    assert inspect_module(module_js(), filename="x.js").ok
-    report = inspect_module("for (;;) {}", filename="x.js", limits=Limits(eval_seconds=0.1))
+def test_a_host_evaluates_with_the_limits_its_owner_made_it_with():
+    with ModuleHost(Limits(eval_seconds=0.1)) as host:
+        assert host.inspect(module_js(), filename="x.js").ok
+        report = host.inspect("for (;;) {}", filename="x.js")
     assert only(report).message == "top-level code passed the time limit of 0.1 s (limits.eval_seconds)"
 
 
