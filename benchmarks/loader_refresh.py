@@ -1,10 +1,12 @@
 """Loader at scale: 100 strategies x 100 revisions (10,000 modules).
 
-Measures, in one process: a cold refresh (empty metadata cache: every module evaluated in V8), a
-warm refresh by a new Loader over the same cache (the case of a new notebook kernel), a warm
-refresh of the same Loader, the JavaScript evaluations each did (target for warm: zero), and the
-warm ``resolve`` time per selector for every selector form. Targets (ARCHITECTURE): warm refresh
-< 0.5 s with zero JavaScript evaluated; warm resolve < 5 microseconds.
+Measures: a cold refresh (empty metadata cache: every module evaluated in V8); a warm refresh in a
+new process over the same cache (the case of a new notebook kernel: nothing in memory, only the
+on-disk cache is warm); the same by a new Workspace in this process (its memory is its own, so it
+starts as empty as the new process); a warm refresh of the same Workspace; the JavaScript
+evaluations each did (target for warm: zero); and the warm ``resolve`` time per selector for every
+selector form. Targets (ARCHITECTURE): warm refresh < 0.5 s with zero JavaScript evaluated; warm
+resolve < 5 microseconds.
 
 Run: ``.venv/bin/python benchmarks/loader_refresh.py [--strategies N] [--revisions N]``
 """
@@ -12,6 +14,9 @@ Run: ``.venv/bin/python benchmarks/loader_refresh.py [--strategies N] [--revisio
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -19,17 +24,24 @@ from pathlib import Path
 from _common import peak_rss_mb, timed, verdict
 from registry_scale import build_root
 
-from meltica_lab import loader as loader_module
-from meltica_lab import registry as registry_module
-from meltica_lab.jshost.module import ModuleHost
-from meltica_lab.loader import Loader
+from meltica_lab.workspace import Workspace
+
+# A new interpreter: its refresh is timed inside it (interpreter start and imports are not refresh).
+NEW_PROCESS = """
+import json, sys
+from meltica_lab.workspace import Workspace
+with Workspace(sys.argv[1], cache_dir=sys.argv[2]) as ws:
+    report = ws.refresh()
+    print(json.dumps({"seconds": report.seconds, "evaluated": report.evaluated, "host": ws.host.evaluations}))
+"""
 
 
-def forget_process_memos() -> None:
-    """Drop what this process remembers (file hashes, module reports, parsed registries)."""
-    loader_module._HASH_MEMO.clear()
-    loader_module._REPORT_MEMO.clear()
-    registry_module._PARSED.clear()
+def refresh_in_new_process(root: Path, cache: Path) -> dict[str, float]:
+    """A warm refresh by a workspace in a new Python process over ``cache``."""
+    done = subprocess.run(
+        [sys.executable, "-c", NEW_PROCESS, str(root), str(cache)], capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout)
 
 
 def main() -> int:
@@ -48,43 +60,45 @@ def main() -> int:
             f"(built in {time.perf_counter() - started:.1f} s)"
         )
 
-        host = ModuleHost()
-        cold = Loader(root, cache_dir=cache, host=host).refresh()
+        with Workspace(root, cache_dir=cache) as cold_workspace:
+            cold = cold_workspace.refresh()
         print(
-            f"cold refresh:                {cold.seconds:8.3f} s  {cold.evaluated:6,} JS evaluations "
+            f"cold refresh:                   {cold.seconds:8.3f} s  {cold.evaluated:6,} JS evaluations "
             f"({cold.evaluated / cold.seconds:,.0f} modules/s), problems: {len(cold.problems)}"
         )
 
-        # A new kernel: nothing in process memory, only the on-disk metadata cache is warm.
-        forget_process_memos()
-        fresh_host = ModuleHost()
-        new_loader = Loader(root, cache_dir=cache, host=fresh_host)
-        warm_new = new_loader.refresh()
+        fresh = refresh_in_new_process(root, cache)
         print(
-            f"warm refresh (new process):  {warm_new.seconds:8.3f} s  {warm_new.evaluated:6,} JS evaluations "
-            f"(host evaluations: {fresh_host.evaluations})  "
-            f"{verdict(warm_new.seconds < 0.5 and warm_new.evaluated == 0)} (< 0.5 s, zero JS)"
+            f"warm refresh (new process):     {fresh['seconds']:8.3f} s  {fresh['evaluated']:6,} JS evaluations "
+            f"(host evaluations: {fresh['host']})  "
+            f"{verdict(fresh['seconds'] < 0.5 and fresh['evaluated'] == 0)} (< 0.5 s, zero JS)"
         )
 
-        seconds, warm = timed(new_loader.refresh, 5)
-        print(
-            f"warm refresh (same Loader):  {seconds:8.3f} s  {warm.evaluated:6,} JS evaluations  "
-            f"{verdict(seconds < 0.5 and warm.evaluated == 0)}"
-        )
+        with Workspace(root, cache_dir=cache) as workspace:
+            warm_new = workspace.refresh()
+            print(
+                f"warm refresh (new Workspace):   {warm_new.seconds:8.3f} s  {warm_new.evaluated:6,} JS evaluations "
+                f"(host evaluations: {workspace.host.evaluations})  "
+                f"{verdict(warm_new.seconds < 0.5 and warm_new.evaluated == 0)} (< 0.5 s, zero JS)"
+            )
 
-        name = "strat000"
-        digest = hashes[name][-1]
-        loops = 200_000
-        for selector in (name, f"{name}:v1.99.0", f"{name}@{digest}", digest, f"{name}@{digest[7:19]}"):
-            new_loader.resolve(selector)
-            started = time.perf_counter()
-            for _ in range(loops):
-                new_loader.resolve(selector)
-            micro = (time.perf_counter() - started) / loops * 1e6
-            print(f"warm resolve {selector[:40]:<40} {micro:6.2f} us  {verdict(micro < 5)} (< 5 us)")
+            seconds, warm = timed(workspace.refresh, 5)
+            print(
+                f"warm refresh (same Workspace):  {seconds:8.3f} s  {warm.evaluated:6,} JS evaluations  "
+                f"{verdict(seconds < 0.5 and warm.evaluated == 0)}"
+            )
+
+            name = "strat000"
+            digest = hashes[name][-1]
+            loops = 200_000
+            for selector in (name, f"{name}:v1.99.0", f"{name}@{digest}", digest, f"{name}@{digest[7:19]}"):
+                workspace.resolve(selector)
+                started = time.perf_counter()
+                for _ in range(loops):
+                    workspace.resolve(selector)
+                micro = (time.perf_counter() - started) / loops * 1e6
+                print(f"warm resolve {selector[:40]:<40} {micro:6.2f} us  {verdict(micro < 5)} (< 5 us)")
         print(f"peak RSS: {peak_rss_mb():.0f} MiB")
-        host.close()
-        fresh_host.close()
     return 0
 
 

@@ -3,8 +3,13 @@
 The public API, importable from here (each name is loaded on first use, so ``import meltica_lab``
 stays fast)::
 
+    import meltica_lab
     from meltica_lab import Loader, run_backtest, Manager, drift_report
 
+    with meltica_lab.open("strategies") as ws:   # a Workspace: loader, module host, caches, settings
+        ws.run_backtest("momentum:v1.2.0", "trades.csv", capital=50_000)
+
+- workspaces: ``open``, ``Workspace``, ``BacktestSettings`` (the default settings of every run)
 - registry and selectors: ``Selector``, ``Registry``, ``load_registry``, ``edit_registry``,
   ``read_tag_history``, ``content_hash``
 - loading: ``Loader``, ``Revision``
@@ -24,16 +29,19 @@ import importlib
 from typing import Any
 
 from meltica_lab.errors import MelticaLabError
+from meltica_lab.version import __version__
 
-__version__ = "0.1.0"
-
-_EXPORTS = {
+# public name -> module, or (module, name there) when the module spells it otherwise
+_EXPORTS: dict[str, str | tuple[str, str]] = {
+    "open": ("meltica_lab.workspace", "open_workspace"),
+    "Workspace": "meltica_lab.workspace",
+    "BacktestSettings": "meltica_lab.backtest",
     "Selector": "meltica_lab.selectors",
     "Registry": "meltica_lab.registry",
     "load_registry": "meltica_lab.registry",
     "edit_registry": "meltica_lab.registry",
     "read_tag_history": "meltica_lab.registry",
-    "content_hash": "meltica_lab.registry",
+    "content_hash": "meltica_lab.hashing",
     "Loader": "meltica_lab.loader",
     "Revision": "meltica_lab.loader",
     "plan_migration": "meltica_lab.migrate",
@@ -59,17 +67,19 @@ _EXPORTS = {
     "GatewayClient": "meltica_lab.gateway",
 }
 
-__all__ = ["MelticaLabError", "__version__", *_EXPORTS]
+# `open` is meant as `meltica_lab.open(...)`: a star import must not shadow the builtin open.
+__all__ = ["MelticaLabError", "__version__", *(name for name in _EXPORTS if name != "open")]
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
+    where = _EXPORTS.get(name)
+    if where is None:
         raise AttributeError(f"module 'meltica_lab' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    module, attribute = where if isinstance(where, tuple) else (where, name)
+    value = getattr(importlib.import_module(module), attribute)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(__all__)
+    return sorted([*__all__, "open"])

@@ -12,6 +12,25 @@ def test_every_exported_name_resolves_to_a_documented_object():
         assert getattr(value, "__doc__", None) or isinstance(value, str), name
 
 
+def test_the_workspace_names_are_public_and_open_does_not_shadow_the_builtin_on_star_import():
+    from meltica_lab.backtest.settings import BacktestSettings
+    from meltica_lab.workspace import Workspace, open_workspace
+
+    assert {"Workspace", "BacktestSettings"} <= set(meltica_lab.__all__) and "open" in dir(meltica_lab)
+    assert meltica_lab.open is open_workspace and meltica_lab.Workspace is Workspace
+    assert meltica_lab.BacktestSettings is BacktestSettings
+    assert "open" not in meltica_lab.__all__
+    namespace: dict[str, object] = {}
+    exec("from meltica_lab import *", namespace)
+    assert "open" not in namespace
+
+
+def test_the_version_is_importable_below_the_facade():
+    from meltica_lab.version import __version__
+
+    assert meltica_lab.__version__ == __version__
+
+
 def test_importing_the_package_loads_no_heavy_layer():
     code = "import sys, meltica_lab; print(any(m in sys.modules for m in ('pandas', 'py_mini_racer')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -1,13 +1,17 @@
-"""``run_backtest`` and ``compare``: thin drivers over a :class:`StrategySession`."""
+"""``run_backtest`` and ``compare``: thin drivers over a :class:`StrategySession`.
+
+Both take their state from the caller's owner (``workspace=``, see :class:`BacktestContext`) or,
+without one, make one Loader for the whole call; settings arrive as one :class:`BacktestSettings`
+value, from which the session options and the provenance are written.
+"""
 
 from __future__ import annotations
 
 import importlib.metadata
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, Unpack
 
 import numpy as np
 import pandas as pd
@@ -17,7 +21,6 @@ from meltica_lab.backtest.config import DRY_RUN, resolve_config
 from meltica_lab.backtest.data import DataSource, MarketData, load_market_data
 from meltica_lab.backtest.events import MarketEvents
 from meltica_lab.backtest.metrics import summarise
-from meltica_lab.backtest.options import DEFAULT_CAPITAL, Fees, FillModel, SessionOptions
 from meltica_lab.backtest.results import (
     BacktestResult,
     equity_frame,
@@ -27,8 +30,8 @@ from meltica_lab.backtest.results import (
     orders_frame,
 )
 from meltica_lab.backtest.session import StrategySession
+from meltica_lab.backtest.settings import BacktestSettings, SettingsChanges
 from meltica_lab.errors import DataError, UsageError
-from meltica_lab.jshost.limits import DEFAULT_LIMITS, Limits
 from meltica_lab.loader import Loader, Revision
 
 ENGINE_VERSION = "1.0.0"
@@ -37,19 +40,74 @@ ENGINE_VERSION = "1.0.0"
 INSTANCE_ID = "backtest"
 
 
-def resolve_strategy(strategy: str | Revision, root: str | Path | None) -> Revision:
-    """A Revision as given, or the one a selector resolves to under ``root``."""
-    if isinstance(strategy, str):
-        return Loader(root).resolve(strategy)
-    if isinstance(strategy, Revision):
-        return strategy
-    raise UsageError(f"strategy: expected a selector or a Revision, got {type(strategy).__name__}", field="strategy")
+class BacktestContext(Protocol):
+    """What the backtest functions need from their caller's owner of state (a
+    :class:`~meltica_lab.workspace.Workspace`): a loader to resolve selectors, and default settings."""
+
+    @property
+    def loader(self) -> Loader:
+        """The loader selectors resolve with."""
+        ...
+
+    @property
+    def settings(self) -> BacktestSettings:
+        """The default settings of every run."""
+        ...
 
 
-def _market(data: DataSource | MarketData, *, drop_bad_rows: bool, symbol: str | None, provider: str) -> MarketData:
+class StrategyResolver:
+    """How one call resolves its strategies: through the workspace's loader, else through one Loader of
+    ``root`` made for the whole call (once a selector needs it) and closed when the call ends. Use it
+    as a context manager."""
+
+    def __init__(self, root: str | Path | None, workspace: BacktestContext | None) -> None:
+        if workspace is not None and root is not None:
+            raise UsageError("give root or workspace, not both (a workspace has its root)", field="root")
+        self._root = root
+        self._loader = workspace.loader if workspace is not None else None
+        self._owned: Loader | None = None
+
+    def resolve(self, strategy: str | Revision) -> Revision:
+        """A Revision as given, or the one a selector resolves to."""
+        if isinstance(strategy, Revision):
+            return strategy
+        if not isinstance(strategy, str):
+            kind = type(strategy).__name__
+            raise UsageError(f"strategy: expected a selector or a Revision, got {kind}", field="strategy")
+        if self._loader is None:
+            self._loader = self._owned = Loader(self._root)
+        return self._loader.resolve(strategy)
+
+    def __enter__(self) -> StrategyResolver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._owned is not None:
+            self._owned.close()
+
+
+def settings_for(
+    workspace: BacktestContext | None, settings: BacktestSettings | None, changes: Mapping[str, Any]
+) -> BacktestSettings:
+    """The settings of a call: ``settings`` (else the workspace's, else the defaults) with ``changes``."""
+    if settings is not None and not isinstance(settings, BacktestSettings):
+        raise UsageError(
+            f"settings: expected a BacktestSettings value, got {type(settings).__name__}", field="settings"
+        )
+    base = settings if settings is not None else workspace.settings if workspace is not None else BacktestSettings()
+    return base.with_(**changes)
+
+
+def market_for(data: DataSource | MarketData, settings: BacktestSettings) -> MarketData:
+    """``data`` loaded as a run with these settings reads it (already loaded data as it is)."""
     if isinstance(data, MarketData):
         return data
-    return load_market_data(data, drop_bad_rows=drop_bad_rows, default_symbol=symbol or "", default_provider=provider)
+    return load_market_data(
+        data,
+        drop_bad_rows=settings.drop_bad_rows,
+        default_symbol=settings.symbol or "",
+        default_provider=settings.providers[0],
+    )
 
 
 def _select(events: MarketEvents, symbol: str | None, providers: Sequence[str], source: str) -> MarketEvents:
@@ -71,54 +129,58 @@ def run_backtest(
     data: DataSource | MarketData,
     *,
     root: str | Path | None = None,
+    workspace: BacktestContext | None = None,
     config: Mapping[str, Any] | None = None,
-    seed: int = 0,
-    providers: Sequence[str] = ("backtest",),
-    symbol: str | None = None,
-    fees: Fees = Fees(),  # noqa: B008 - frozen value
-    slippage_bps: float = 0.0,
-    latency_ms: float = 0.0,
-    fill_model: FillModel = FillModel(),  # noqa: B008 - frozen value
-    capital: float = DEFAULT_CAPITAL,
-    drop_bad_rows: bool = False,
-    limits: Limits = DEFAULT_LIMITS,
-    chunk_size: int = 65_536,
-    progress: bool = True,
+    settings: BacktestSettings | None = None,
+    **changes: Unpack[SettingsChanges],
 ) -> BacktestResult:
     """Backtest one pinned strategy revision over market data; the run is deterministic.
 
-    ``strategy`` is a selector (``name``, ``name:tag``, ``name@sha256:…``, a bare hash; resolved
-    with ``Loader(root)``) or a ``Revision``; the resolved hash is recorded and only bytes that match
-    it run. ``data`` is a DataFrame, a CSV or Parquet path (see :mod:`meltica_lab.backtest.data`) or
-    already loaded :class:`MarketData`. ``config`` is checked and coerced against the metadata
-    (:func:`meltica_lab.backtest.config.resolve_config`); ``dry_run`` defaults to false. ``seed``
-    seeds ``Math.random``. Events from providers not in ``providers`` are skipped; with ``symbol``
-    only that symbol's events are replayed (rows without a symbol column take it). ``fees``,
+    ``strategy`` is a selector (``name``, ``name:tag``, ``name@sha256:…``, a bare hash) or a
+    ``Revision``; the resolved hash is recorded and only bytes that match it run. A selector is
+    resolved by ``workspace`` (a :class:`~meltica_lab.workspace.Workspace`), else by one Loader of
+    ``root`` made for this call. ``data`` is a DataFrame, a CSV or Parquet path (see
+    :mod:`meltica_lab.backtest.data`) or already loaded :class:`MarketData`. ``config`` is checked
+    and coerced against the metadata (:func:`meltica_lab.backtest.config.resolve_config`);
+    ``dry_run`` defaults to false.
+
+    How the run trades is one :class:`BacktestSettings` value: ``settings``, else the workspace's,
+    else the defaults, with ``changes`` applied, any of its fields by name: ``seed`` seeds
+    ``Math.random``; events from providers not in ``providers`` are skipped; with ``symbol`` only
+    that symbol's events are replayed (rows without a symbol column take it); ``fees``,
     ``slippage_bps``, ``latency_ms`` and ``fill_model`` drive the simulated exchange (fill rules in
     ``meltica_lab/jshost/js/host_exchange.js``); ``capital`` (default 100,000 quote units) is the
-    starting cash. ``limits`` bounds V8 time per chunk of ``chunk_size`` events and heap; a
-    strategy that passes them raises :class:`StrategyRuntimeError` naming it and the handler.
-    A progress bar appears for runs longer than a second unless ``progress`` is false.
+    starting cash; ``drop_bad_rows`` leaves bad data rows out instead of failing. ``limits`` bounds
+    V8 time per chunk of ``chunk_size`` events and heap; a strategy that passes them raises
+    :class:`StrategyRuntimeError` naming it and the handler. A progress bar appears for runs longer
+    than a second unless ``progress`` is false. An unknown name is a :class:`UsageError`, a value
+    that does not fit a :class:`ConfigError`.
     """
+    chosen = settings_for(workspace, settings, changes)
+    with StrategyResolver(root, workspace) as resolver:
+        revision = resolver.resolve(strategy)
+    return backtest_revision(
+        revision, data, chosen, config=config, selector=strategy if isinstance(strategy, str) else None
+    )
+
+
+def backtest_revision(
+    revision: Revision,
+    data: DataSource | MarketData,
+    settings: BacktestSettings,
+    *,
+    config: Mapping[str, Any] | None = None,
+    selector: str | None = None,
+) -> BacktestResult:
+    """Backtest a resolved revision with these settings (what :func:`run_backtest` does once it has
+    resolved the strategy and settled the settings); ``selector`` is the text it was named by."""
     started = time.perf_counter()
-    revision = resolve_strategy(strategy, root)
     source = revision.read_source()
     applied = resolve_config(revision.metadata.config, config, strategy=revision.name)
-    provider_names = tuple(providers)
-    options = SessionOptions(
-        instance_id=INSTANCE_ID,
-        providers=provider_names,
-        fees=fees,
-        slippage_bps=slippage_bps,
-        latency_ms=latency_ms,
-        fill_model=fill_model,
-        capital=capital,
-        seed=seed,
-        dry_run=bool(applied[DRY_RUN]),
-        chunk_size=chunk_size,
-    )
-    market = _market(data, drop_bad_rows=drop_bad_rows, symbol=symbol, provider=provider_names[0])
-    events = _select(market.events, symbol, provider_names, market.source)
+    options = settings.session_options(dry_run=bool(applied[DRY_RUN]), instance_id=INSTANCE_ID)
+    market = market_for(data, settings)
+    symbol = settings.symbol
+    events = _select(market.events, symbol, settings.providers, market.source)
     active = symbol if symbol is not None else (events.symbols[int(events.symbol[0])] if len(events) else "")
     with StrategySession(
         source,
@@ -126,18 +188,19 @@ def run_backtest(
         tag=revision.tag,
         config=applied,
         options=options,
-        limits=limits,
+        limits=settings.limits,
         symbols=events.symbols,
         active_symbol=active,
         start_ns=events.start_ns,
     ) as session:
-        with tqdm(total=len(events), disable=not progress, delay=1.0, unit="ev", desc=revision.name) as bar:
+        with tqdm(total=len(events), disable=not settings.progress, delay=1.0, unit="ev", desc=revision.name) as bar:
             session.feed(events, on_chunk=bar.update)
         session.finish()
         snapshot = session.snapshot()
         v8_version = session.v8_version
         crossings = session.crossings
 
+    capital = settings.capital
     journal = snapshot.summary["journal"]
     equity = equity_frame(snapshot, capital)
     errors = errors_frame(snapshot)
@@ -154,7 +217,7 @@ def run_backtest(
     )
     provenance = {
         "strategy": revision.name,
-        "selector": strategy if isinstance(strategy, str) else revision.selector,
+        "selector": selector if selector is not None else revision.selector,
         "pinned": revision.selector,
         "hash": revision.hash,
         "tag": revision.tag,
@@ -166,16 +229,8 @@ def run_backtest(
         "events": len(events),
         "events_skipped": len(market.events) - len(events),
         "config": applied,
-        "seed": seed,
-        "options": {
-            "providers": list(provider_names),
-            "symbol": symbol,
-            "capital": capital,
-            "fees": asdict(fees),
-            "slippage_bps": slippage_bps,
-            "latency_ms": latency_ms,
-            "fill_model": asdict(fill_model),
-        },
+        "seed": settings.seed,
+        "options": settings.recorded(),
         "engine_version": ENGINE_VERSION,
         "mini_racer_version": importlib.metadata.version("mini-racer"),
         "v8_version": v8_version,
@@ -197,23 +252,30 @@ def compare(
     strategies: Iterable[str | Revision],
     data: DataSource | MarketData,
     *,
-    drop_bad_rows: bool = False,
-    symbol: str | None = None,
-    providers: Sequence[str] = ("backtest",),
-    **options: Any,
+    root: str | Path | None = None,
+    workspace: BacktestContext | None = None,
+    config: Mapping[str, Any] | None = None,
+    settings: BacktestSettings | None = None,
+    **changes: Unpack[SettingsChanges],
 ) -> pd.DataFrame:
-    """Backtest several revisions over the same data (read once): one row per revision.
+    """Backtest several revisions over the same data (read once) and settings: one row per revision.
 
-    The index is the pinned selector (``name@sha256:…``); columns are the strategy, tag and hash
-    followed by every summary label. ``options`` are passed to :func:`run_backtest` for every run.
+    Selectors resolve through ``workspace``, else through one Loader of ``root`` for every run;
+    ``config``, ``settings`` and ``changes`` mean what they mean to :func:`run_backtest` and apply to
+    every run. The index is the pinned selector (``name@sha256:…``); columns are the strategy, tag
+    and hash followed by every summary label.
     """
-    market = _market(data, drop_bad_rows=drop_bad_rows, symbol=symbol, provider=next(iter(providers)))
+    chosen = settings_for(workspace, settings, changes)
+    market = market_for(data, chosen)
     rows = []
-    for strategy in strategies:
-        result = run_backtest(strategy, market, symbol=symbol, providers=providers, **options)
-        p = result.provenance
-        head = pd.Series({"strategy": p["strategy"], "tag": p["tag"], "hash": p["hash"]}, dtype=object)
-        rows.append(pd.concat([head, result.summary]).rename(p["pinned"]))
+    with StrategyResolver(root, workspace) as resolver:
+        for strategy in strategies:
+            revision = resolver.resolve(strategy)
+            selector = strategy if isinstance(strategy, str) else None
+            result = backtest_revision(revision, market, chosen, config=config, selector=selector)
+            p = result.provenance
+            head = pd.Series({"strategy": p["strategy"], "tag": p["tag"], "hash": p["hash"]}, dtype=object)
+            rows.append(pd.concat([head, result.summary]).rename(p["pinned"]))
     table = pd.DataFrame(rows)
     table.index.name = "revision"
     return table

@@ -35,7 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 import pandas as pd
@@ -43,13 +43,13 @@ from cachetools import LRUCache
 from tqdm.auto import tqdm
 
 from meltica_lab.backtest.config import DRY_RUN, coerce_value, resolve_config
-from meltica_lab.backtest.data import BadRow, DataSource, MarketData, load_market_data
-from meltica_lab.backtest.engine import run_backtest
+from meltica_lab.backtest.data import BadRow, DataSource, MarketData
+from meltica_lab.backtest.engine import BacktestContext, StrategyResolver, backtest_revision, market_for, settings_for
 from meltica_lab.backtest.events import MarketEvents
-from meltica_lab.backtest.options import SessionOptions
+from meltica_lab.backtest.settings import BacktestSettings, SettingsChanges
 from meltica_lab.errors import ConfigError, DataError, MelticaLabError, UsageError
-from meltica_lab.jshost.limits import Limits
-from meltica_lab.loader import Loader, Revision
+from meltica_lab.hashing import hash_text
+from meltica_lab.loader import Revision
 
 IDENTITY_COLUMNS = ("strategy", "tag", "hash", "selector", "data_source")
 """The first columns of a sweep table: what ran (``selector``: as given) and on which data."""
@@ -73,9 +73,6 @@ PROVENANCE_COLUMNS = (
 RANK_BY = ("Return [%]", "Max. Drawdown [%]")
 """:func:`best_first` order: highest return net of fees, then smallest drawdown, then run number."""
 
-EXCHANGE_OPTIONS = ("fees", "slippage_bps", "latency_ms", "fill_model", "capital", "chunk_size")
-"""Run options checked as :class:`SessionOptions` fields, then passed on to ``run_backtest``."""
-
 _EVENT_COLUMNS = ("ts", "kind", "symbol", "provider", "side", "values")
 _SHARED_CACHE_SIZE = 4
 _RESERVED = frozenset((*IDENTITY_COLUMNS, *PROVENANCE_COLUMNS))
@@ -95,19 +92,12 @@ class _Pinned:
     selectors: tuple[str, ...]
 
 
-def _revisions(strategies: str | Revision | Sequence[str | Revision], root: str | Path | None) -> list[_Pinned]:
-    """Each revision once, first mention first, with the selectors that named it; one loader."""
-    loader: Loader | None = None
+def _revisions(strategies: str | Revision | Sequence[str | Revision], resolver: StrategyResolver) -> list[_Pinned]:
+    """Each revision once, first mention first, with the selectors that named it."""
     pinned: dict[str, _Pinned] = {}
     for item in _items(strategies, (str, Revision)):
-        if isinstance(item, Revision):
-            revision, text = item, item.selector
-        elif isinstance(item, str):
-            loader = loader or Loader(root)
-            revision, text = loader.resolve(item), item
-        else:
-            kind = type(item).__name__
-            raise UsageError(f"strategy: expected a selector or a Revision, got {kind}", field="strategy")
+        revision = resolver.resolve(item)
+        text = item if isinstance(item, str) else revision.selector
         known = pinned.get(revision.hash)
         if known is None:
             pinned[revision.hash] = _Pinned(revision, (text,))
@@ -170,36 +160,14 @@ def _parameter_sets(
     return sets
 
 
-def _run_options(providers: Sequence[str], symbol: str | None, seed: int, options: Mapping[str, Any]) -> dict[str, Any]:
-    """The keyword arguments every run gets besides its config and seed, checked now."""
-    unknown = sorted(set(options) - {*EXCHANGE_OPTIONS, "limits"})
-    if unknown:
-        known = ", ".join((*EXCHANGE_OPTIONS, "limits", "config", "providers", "symbol", "drop_bad_rows"))
-        raise UsageError(f"sweep: unknown run option(s) {', '.join(unknown)}; known: {known}", field=unknown[0])
-    if "limits" in options and not isinstance(options["limits"], Limits):
-        raise UsageError(f"limits: expected a Limits value, got {options['limits']!r}", field="limits")
-    # SessionOptions checks each value and names the one at fault (the runs build the same)
-    SessionOptions(providers=tuple(providers), seed=seed, **{k: v for k, v in options.items() if k != "limits"})
-    return {"providers": tuple(providers), "symbol": symbol, **options}
-
-
 def _markets(
-    data: DataSource | MarketData | Sequence[DataSource | MarketData],
-    *,
-    drop_bad_rows: bool,
-    symbol: str | None,
-    provider: str,
+    data: DataSource | MarketData | Sequence[DataSource | MarketData], settings: BacktestSettings
 ) -> list[MarketData]:
     """Every dataset loaded (as ``run_backtest`` would load it), in the order given."""
     items = _items(data, (str, Path, pd.DataFrame, MarketData))
     if not items:
         raise UsageError("sweep: no market data given", field="data")
-    return [
-        d
-        if isinstance(d, MarketData)
-        else load_market_data(d, drop_bad_rows=drop_bad_rows, default_symbol=symbol or "", default_provider=provider)
-        for d in items
-    ]
+    return [market_for(d, settings) for d in items]
 
 
 # -- data shared with the workers ----------------------------------------------------------------
@@ -243,7 +211,7 @@ def _share(market: MarketData, scratch: Path) -> _SharedData:
         (staging / "meta.json").write_text(meta, encoding="utf-8")
         staging.rename(directory)
     label = f"{market.source} ({market.sha256[:19]}…)"
-    return _SharedData("sha256:" + digest.hexdigest(), str(directory), label)
+    return _SharedData(hash_text(digest), str(directory), label)
 
 
 def _open_shared(shared: _SharedData) -> MarketData:
@@ -269,20 +237,49 @@ def _open_shared(shared: _SharedData) -> MarketData:
     )
 
 
-# One per process: a worker maps each dataset once and every later task of the sweep reuses it.
-_SHARED: LRUCache[str, MarketData] = LRUCache(maxsize=_SHARED_CACHE_SIZE)
-_SHARED_LOCK = threading.Lock()
+class SweepWorker:
+    """What one worker process keeps between the tasks of sweeps: the datasets it has mapped (the
+    last few, by digest), so each is opened once per worker, not once per task.
+
+    A worker process has no caller that could own this, so the process holds one (see
+    :func:`_worker`): :func:`process_pool` makes it in each worker's initializer, and a worker of
+    another executor (a Dask worker) makes it at its first task. In the process that plans the sweep
+    (a thread pool) no worker object is kept: each task maps the data itself, and the sweep leaves
+    nothing behind in the caller's process.
+    """
+
+    def __init__(self, datasets: int = _SHARED_CACHE_SIZE) -> None:
+        self._markets: LRUCache[str, MarketData] = LRUCache(maxsize=datasets)
+        self._lock = threading.Lock()
+
+    def market(self, shared: _SharedData) -> tuple[MarketData, bool]:
+        """The data for a task, and whether this task had to load it (False: this worker had it)."""
+        with self._lock:
+            market = self._markets.get(shared.digest)
+            if market is not None:
+                return market, False
+            market = self._markets[shared.digest] = _open_shared(shared)
+            return market, True
 
 
-def _shared_market(shared: _SharedData) -> tuple[MarketData, bool]:
-    """The data for a task, and whether this task had to load it (False: this process had it)."""
-    with _SHARED_LOCK:
-        market = _SHARED.get(shared.digest)
-        if market is not None:
-            return market, False
-        market = _open_shared(shared)
-        _SHARED[shared.digest] = market
-        return market, True
+_worker_state: SweepWorker | None = None  # this worker process's SweepWorker; never set in a planning process
+
+
+def _start_worker() -> None:
+    """The initializer of every :func:`process_pool` worker: its :class:`SweepWorker`."""
+    global _worker_state
+    _worker_state = SweepWorker()
+
+
+def _worker(planner: int) -> SweepWorker | None:
+    """This process's :class:`SweepWorker`, made on first use in a worker another executor started;
+    ``None`` in the process that planned the sweep (``planner``, its pid)."""
+    global _worker_state
+    if os.getpid() == planner:
+        return None
+    if _worker_state is None:
+        _worker_state = SweepWorker()
+    return _worker_state
 
 
 # -- the task a worker runs ----------------------------------------------------------------------
@@ -296,8 +293,8 @@ class _Task:
     data: _SharedData
     params: Mapping[str, Any]
     config: Mapping[str, Any]
-    seed: int
-    options: Mapping[str, Any]
+    settings: BacktestSettings
+    planner: int
 
     def describe(self) -> str:
         params = "".join(f", {k}={v!r}" for k, v in self.params.items())
@@ -324,8 +321,9 @@ def _run_task(task: _Task) -> _Outcome:
     started = time.perf_counter()
     loaded = False
     try:
-        market, loaded = _shared_market(task.data)
-        result = run_backtest(task.revision, market, config=task.config, seed=task.seed, progress=False, **task.options)
+        worker = _worker(task.planner)
+        market, loaded = worker.market(task.data) if worker is not None else (_open_shared(task.data), True)
+        result = backtest_revision(task.revision, market, task.settings, config=task.config)
     except MelticaLabError as exc:
         return _Outcome(task.run, {}, {}, _worker_name(), time.perf_counter() - started, loaded, exc)
     provenance = {name: result.provenance[name] for name in ("data_source", *PROVENANCE_COLUMNS)}
@@ -362,7 +360,7 @@ def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
         raise UsageError(f"workers: expected a positive whole number, got {workers!r}", field="workers")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([__name__])
-    return ProcessPoolExecutor(max_workers=count, mp_context=context)
+    return ProcessPoolExecutor(max_workers=count, mp_context=context, initializer=_start_worker)
 
 
 def _execute(tasks: list[_Task], executor: Executor, progress: bool) -> list[_Outcome]:
@@ -419,35 +417,32 @@ def sweep(
     grid: Mapping[str, Sequence[Any]] | None = None,
     *,
     root: str | Path | None = None,
+    workspace: BacktestContext | None = None,
     executor: Executor | None = None,
-    seed: int = 0,
-    progress: bool = True,
     config: Mapping[str, Any] | None = None,
-    providers: Sequence[str] = ("backtest",),
-    symbol: str | None = None,
-    drop_bad_rows: bool = False,
     scratch: str | Path | None = None,
-    **options: Any,
+    settings: BacktestSettings | None = None,
+    **changes: Unpack[SettingsChanges],
 ) -> pd.DataFrame:
     """Backtest every revision × grid combination (× dataset, when several are given); one table.
 
-    ``strategy_or_list`` is one or several selectors or ``Revision`` objects, resolved once with
-    ``Loader(root)`` before anything runs; a hash named twice runs once. ``data`` is one or several
-    DataFrames, CSV/Parquet paths or :class:`MarketData`, each loaded once in this process.
-    ``grid`` maps config keys to the values to try, e.g. ``{"lookback": [10, 20], "threshold":
-    [0.001, 0.002]}``; every value is coerced by each revision's declared type first, and a key a
-    revision does not declare, a value that does not fit or two entries that coerce to the same
-    value raise :class:`ConfigError` naming them before any run starts. ``config`` holds fixed
-    values for the other keys (a key cannot be in both). ``seed``, ``providers``, ``symbol``,
-    ``drop_bad_rows`` and ``options`` (``fees``, ``slippage_bps``, ``latency_ms``, ``fill_model``,
-    ``capital``, ``chunk_size``, ``limits``) mean what they mean to :func:`run_backtest` and apply
-    to every run.
+    ``strategy_or_list`` is one or several selectors or ``Revision`` objects, resolved once before
+    anything runs (through ``workspace``, else one Loader of ``root``); a hash named twice runs once.
+    ``data`` is one or several DataFrames, CSV/Parquet paths or :class:`MarketData`, each loaded
+    once in this process. ``grid`` maps config keys to the values to try, e.g. ``{"lookback": [10,
+    20], "threshold": [0.001, 0.002]}``; every value is coerced by each revision's declared type
+    first, and a key a revision does not declare, a value that does not fit or two entries that
+    coerce to the same value raise :class:`ConfigError` naming them before any run starts.
+    ``config`` holds fixed values for the other keys (a key cannot be in both). The settings of
+    every run are one :class:`BacktestSettings` value, as for :func:`run_backtest` (``settings``,
+    else the workspace's, else the defaults, with ``changes``: ``seed``, ``fees``, ``capital``,
+    ``limits``, ...), checked before any run starts and sent to the workers as it is; ``progress``
+    is the sweep's own progress bar (counting finished runs), the runs show none.
 
     ``executor`` is any ``concurrent.futures.Executor`` (``dask.distributed``:
     ``client.get_executor()``); without one, :func:`process_pool` with one worker per core is used
     for this sweep. ``scratch`` is where the data is written for the workers (default: the system's
-    temporary directory); it is removed afterwards. A progress bar counts finished runs unless
-    ``progress`` is false.
+    temporary directory); it is removed afterwards.
 
     Returns a DataFrame indexed by ``run`` in plan order (see the module docstring): the
     :data:`IDENTITY_COLUMNS`, one column per grid key (values as coerced), every summary metric of
@@ -459,27 +454,30 @@ def sweep(
     yet started are cancelled.
     """
     started = time.perf_counter()
-    run_options = _run_options(providers, symbol, seed, options)
-    pinned = _revisions(strategy_or_list, root)
+    chosen = settings_for(workspace, settings, changes)
+    runs = chosen.with_(progress=False)
+    with StrategyResolver(root, workspace) as resolver:
+        pinned = _revisions(strategy_or_list, resolver)
     axes = _grid_axes(grid)
     base = dict(config or {})
     overlap = sorted(set(axes) & set(base))
     if overlap:
         raise UsageError(f"config: {', '.join(overlap)} also in the grid; give each key in one place", field=overlap[0])
     plans = [(p, _parameter_sets(p.revision, axes, base)) for p in pinned]
-    markets = _markets(data, drop_bad_rows=drop_bad_rows, symbol=symbol, provider=providers[0])
+    markets = _markets(data, chosen)
     spill = Path(tempfile.mkdtemp(prefix="meltica-sweep-", dir=scratch))
     try:
         datasets = list(dict.fromkeys(_share(m, spill) for m in markets))
         tasks: list[_Task] = []
+        planner = os.getpid()
         for p, sets in plans:
             for shared in datasets:
                 for params, applied in sets:
                     selector = ", ".join(p.selectors)
-                    tasks.append(_Task(len(tasks), p.revision, selector, shared, params, applied, seed, run_options))
+                    tasks.append(_Task(len(tasks), p.revision, selector, shared, params, applied, runs, planner))
         pool = executor if executor is not None else process_pool()
         try:
-            outcomes = _execute(tasks, pool, progress)
+            outcomes = _execute(tasks, pool, chosen.progress)
         finally:
             if executor is None:
                 pool.shutdown(wait=True, cancel_futures=True)

@@ -15,12 +15,10 @@ from typing import Any
 
 import yaml
 
-from meltica_lab.backtest import BacktestResult, Fees, FillModel, run_backtest
-from meltica_lab.backtest.options import DEFAULT_CAPITAL
-from meltica_lab.cli.common import add_json, add_root, print_json, root_of, write_files
+from meltica_lab.backtest import BacktestResult
+from meltica_lab.cli.common import add_json, add_root, add_settings, print_json, root_of, settings_of, write_files
 from meltica_lab.errors import ConfigError, UsageError
-
-_DEFAULT_FEES = Fees()
+from meltica_lab.workspace import Workspace
 
 
 def parse_assignments(items: Sequence[str]) -> dict[str, str]:
@@ -69,22 +67,8 @@ def run(args: argparse.Namespace) -> int:
     if args.config_file is not None:
         config.update(read_config_file(args.config_file))
     config.update(parse_assignments(args.config))
-    result = run_backtest(
-        args.strategy,
-        args.data,
-        root=root_of(args),
-        config=config,
-        seed=args.seed,
-        providers=tuple(args.provider or ("backtest",)),
-        symbol=args.symbol,
-        fees=Fees(maker=args.maker_fee, taker=args.taker_fee),
-        slippage_bps=args.slippage_bps,
-        latency_ms=args.latency_ms,
-        fill_model=FillModel(trigger=args.fill, price_improvement=args.price_improvement, partial=args.partial_fills),
-        capital=args.capital,
-        drop_bad_rows=args.drop_bad_rows,
-        progress=not args.no_progress,
-    )
+    with Workspace(root_of(args), settings=settings_of(args)) as workspace:
+        result = workspace.run_backtest(args.strategy, args.data, config=config)
     if args.out is not None:
         written = write_outputs(result, args.out)
         print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
@@ -114,21 +98,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--config", action="append", default=[], metavar="KEY=VALUE", help="strategy config value (repeatable)"
     )
     parser.add_argument("--config-file", type=Path, help="YAML or JSON mapping of strategy config values")
-    parser.add_argument("--seed", type=int, default=0, help="seed for Math.random (default 0)")
-    parser.add_argument("--symbol", help="replay only this symbol (also the symbol of rows without one)")
-    parser.add_argument("--provider", action="append", help="configured provider (repeatable; default backtest)")
-    parser.add_argument("--capital", type=float, default=DEFAULT_CAPITAL, help="starting capital, quote currency")
-    parser.add_argument("--maker-fee", type=float, default=_DEFAULT_FEES.maker, help="maker fee rate (0.002 = 0.2%%)")
-    parser.add_argument("--taker-fee", type=float, default=_DEFAULT_FEES.taker, help="taker fee rate (0.002 = 0.2%%)")
-    parser.add_argument("--slippage-bps", type=float, default=0.0, help="market-order slippage in basis points")
-    parser.add_argument("--latency-ms", type=float, default=0.0, help="order latency in milliseconds")
-    parser.add_argument(
-        "--fill", choices=("through", "touch"), default="through", help="when a resting limit order fills"
-    )
-    parser.add_argument("--price-improvement", action="store_true", help="limit fills at the better trade price")
-    parser.add_argument("--partial-fills", action="store_true", help="bound fills by the traded quantity")
-    parser.add_argument("--drop-bad-rows", action="store_true", help="leave bad data rows out instead of failing")
     parser.add_argument("--out", type=Path, help="directory for fills/orders/equity Parquet and result.json")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_json(parser)
+    add_settings(parser)
     parser.set_defaults(func=run)

@@ -1,4 +1,4 @@
-"""Helpers every command shares: the default root, JSON output, plain-text tables."""
+"""Helpers every command shares: the default root, the backtest settings flags, JSON output, tables."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from meltica_lab.backtest.settings import FLAGS, BacktestSettings, Flag
 from meltica_lab.config import load_app_config
+from meltica_lab.hashing import HASH_PREFIX
 
 
 def default_root() -> Path:
@@ -32,6 +35,55 @@ def add_root(parser: argparse.ArgumentParser) -> None:
 def root_of(args: argparse.Namespace) -> Path:
     """The root a command works on."""
     return args.root if args.root is not None else default_root()
+
+
+def _dest(name: str, flag: Flag) -> str:
+    return f"settings:{name}" + (f".{flag.part}" if flag.part else "")
+
+
+def add_settings(parser: argparse.ArgumentParser, defaults: BacktestSettings | None = None) -> None:
+    """Every :class:`BacktestSettings` flag (:data:`~meltica_lab.backtest.settings.FLAGS`), in one
+    group: each command that runs backtests gets the same flags, spelled and parsed the same way.
+    Help shows the default from ``defaults``; :func:`settings_of` reads what was given."""
+    shown = defaults if defaults is not None else BacktestSettings()
+    group = parser.add_argument_group("backtest settings (every run)")
+    for name, flag in FLAGS:
+        text = flag.help or BacktestSettings.__dataclass_fields__[name].metadata["help"]
+        if flag.parse is None:
+            group.add_argument(flag.flag, dest=_dest(name, flag), action="store_const", const=flag.value, help=text)
+            continue
+        default = getattr(shown, name)
+        if flag.part is not None:
+            default = getattr(default, flag.part)
+        shown_default = ", ".join(default) if isinstance(default, tuple) else default
+        group.add_argument(
+            flag.flag,
+            dest=_dest(name, flag),
+            type=flag.parse,
+            action="append" if flag.repeat else "store",
+            choices=flag.choices or None,
+            metavar=None if flag.choices else flag.metavar or flag.flag.lstrip("-").upper().replace("-", "_"),
+            help=text if default is None else f"{text} (default: {shown_default})",
+        )
+
+
+def settings_of(args: argparse.Namespace, base: BacktestSettings | None = None) -> BacktestSettings:
+    """``base`` (default: the defaults) with every settings flag that was given applied."""
+    settings = base if base is not None else BacktestSettings()
+    changes: dict[str, Any] = {}
+    parts: dict[str, dict[str, Any]] = {}
+    for name, flag in FLAGS:
+        value = getattr(args, _dest(name, flag), None)
+        if value is None:
+            continue
+        value = tuple(value) if flag.repeat else value
+        if flag.part is None:
+            changes[name] = value
+        else:
+            parts.setdefault(name, {})[flag.part] = value
+    for name, given in parts.items():
+        changes[name] = replace(getattr(settings, name), **given)
+    return settings.with_(**changes)
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:
@@ -56,7 +108,7 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
 
 def short(digest: str, digits: int = 12) -> str:
     """``sha256:`` + the first hex digits of a hash, for tables."""
-    return digest[: len("sha256:") + digits] if digest else ""
+    return digest[: len(HASH_PREFIX) + digits] if digest else ""
 
 
 def write_files(directory: Path, writers: Mapping[str, Callable[[str], object]]) -> list[Path]:

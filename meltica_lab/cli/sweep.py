@@ -5,8 +5,9 @@ run; the runs share a process pool (``--workers``, default one per core). The ta
 first: highest ``Return [%]`` (net of fees) first, ties broken by the smaller ``Max. Drawdown [%]``,
 then by run number. ``--json`` prints every column of every run in that order; ``--out DIR`` writes
 the full table as ``sweep.csv`` and ``sweep.parquet``. Grid values are text, coerced by each
-revision's declared config types (``--grid lookback=10,20 --grid cooldown=1s,5s``). Exit code 1
-when any run's strategy handlers threw (the sweep completed), 2 for bad usage.
+revision's declared config types (``--grid lookback=10,20 --grid cooldown=1s,5s``). Every run has
+the settings given by the same flags as ``backtest`` (fees, slippage, latency, fill model, capital,
+seed, ...). Exit code 1 when any run's strategy handlers threw (the sweep completed), 2 for bad usage.
 """
 
 from __future__ import annotations
@@ -21,10 +22,21 @@ from typing import Any
 import pandas as pd
 
 from meltica_lab.backtest.metrics import SHARPE_LABEL
-from meltica_lab.backtest.sweep import RANK_BY, best_first, process_pool, sweep
+from meltica_lab.backtest.sweep import RANK_BY, best_first, process_pool
 from meltica_lab.cli.backtest import parse_assignments
-from meltica_lab.cli.common import add_json, add_root, print_json, root_of, short, table, write_files
+from meltica_lab.cli.common import (
+    add_json,
+    add_root,
+    add_settings,
+    print_json,
+    root_of,
+    settings_of,
+    short,
+    table,
+    write_files,
+)
 from meltica_lab.errors import UsageError
+from meltica_lab.workspace import Workspace
 
 SHOWN_METRICS = (
     "Return [%]",
@@ -95,17 +107,8 @@ def write_tables(ranked: pd.DataFrame, directory: Path) -> list[Path]:
 def run(args: argparse.Namespace) -> int:
     """Carry out ``sweep`` for parsed arguments."""
     grid = parse_grid(args.grid)
-    with process_pool(args.workers) as pool:
-        result = sweep(
-            args.strategy,
-            args.data,
-            grid,
-            root=root_of(args),
-            executor=pool,
-            seed=args.seed,
-            progress=not args.no_progress,
-            config=parse_assignments(args.config),
-        )
+    with Workspace(root_of(args), settings=settings_of(args)) as workspace, process_pool(args.workers) as pool:
+        result = workspace.sweep(args.strategy, args.data, grid, executor=pool, config=parse_assignments(args.config))
     ranked = best_first(result)
     if args.out is not None:
         written = write_tables(ranked, args.out)
@@ -161,9 +164,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--config", action="append", default=[], metavar="KEY=VALUE", help="fixed config value (repeatable)"
     )
     parser.add_argument("--workers", type=_workers, help="worker processes (default: one per core)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for Math.random in every run (default 0)")
     add_root(parser)
     parser.add_argument("--out", type=Path, help="directory for sweep.csv and sweep.parquet")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_json(parser)
+    add_settings(parser)
     parser.set_defaults(func=run)

@@ -160,3 +160,27 @@ def test_handler_errors_in_any_run_exit_1_naming_the_runs(setup, capsys):
     captured = capsys.readouterr()
     assert "strategy handlers threw in run(s) 1, 2;" in captured.err
     assert captured.out.startswith("3 runs:")
+
+
+def test_fee_slippage_latency_and_capital_flags_reach_every_run(setup, capsys):
+    flags = ("--taker-fee", "0", "--slippage-bps", "100", "--latency-ms", "1500", "--capital", "500")
+    runs = sweep_json(setup, capsys, *flags)["runs"]
+    options = [json.loads(r["options"]) for r in runs]
+    assert {(o["fees"]["taker"], o["slippage_bps"], o["latency_ms"], o["capital"]) for o in options} == {
+        (0, 100, 1500, 500)
+    }
+    assert {r["Fees"] for r in runs} == {0} and {r["Capital"] for r in runs} == {500}
+
+
+def test_sweep_and_backtest_have_exactly_the_same_settings_flags():
+    from meltica_lab.backtest.settings import FLAGS
+    from meltica_lab.cli import build_parser
+
+    commands = build_parser()._subparsers._group_actions[0].choices
+
+    def settings_flags(command: str) -> dict[str, tuple]:
+        [group] = [g for g in commands[command]._action_groups if g.title == "backtest settings (every run)"]
+        return {a.option_strings[0]: (a.dest, a.type, a.choices, a.const) for a in group._group_actions}
+
+    assert settings_flags("sweep") == settings_flags("backtest")
+    assert list(settings_flags("sweep")) == [flag.flag for _, flag in FLAGS]
