@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from meltica_lab import __version__
+from meltica_lab.version import __version__
 from meltica_lab.errors import MelticaLabError
 
 COMMAND_MODULES = ("registry", "migrate", "backtest", "usage", "sweep", "report", "demo", "gateway")
