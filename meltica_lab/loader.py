@@ -24,7 +24,7 @@ from cachetools import LRUCache
 
 from meltica_lab.config import AppConfig, load_app_config
 from meltica_lab.errors import IntegrityError, MelticaLabError, ModuleError, NotFoundError, RegistryError, UsageError
-from meltica_lab.hashing import content_hash
+from meltica_lab.hashing import HASH_PREFIX, content_hash
 from meltica_lab.jshost.diagnostics import Diagnostic
 from meltica_lab.jshost.limits import DEFAULT_LIMITS, Limits
 from meltica_lab.jshost.metadata import Metadata
@@ -68,7 +68,7 @@ class Revision:
     @property
     def short_hash(self) -> str:
         """The first 12 hex digits of the hash, for display."""
-        return self.hash.removeprefix("sha256:")[:12]
+        return self.hash.removeprefix(HASH_PREFIX)[:12]
 
     def read_source(self) -> bytes:
         """The module's bytes, verified against the hash; :class:`IntegrityError` if they differ."""

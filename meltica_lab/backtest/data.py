@@ -41,6 +41,7 @@ import pyarrow.parquet as pq
 
 from meltica_lab.backtest.events import BUY, KLINE, SELL, TICKER, TRADE, VALUE_COLUMNS, MarketEvents
 from meltica_lab.errors import DataError
+from meltica_lab.hashing import hash_text
 
 _MS_LIMIT = 10**14
 _NS_PER_MS = 1_000_000
@@ -329,7 +330,7 @@ def _digest(events: MarketEvents) -> str:
     for array in (events.ts, events.kind, events.symbol, events.provider, events.side, events.values):
         digest.update(np.ascontiguousarray(array).data)
     digest.update("\x00".join((*events.symbols, "|", *events.providers)).encode())
-    return "sha256:" + digest.hexdigest()
+    return hash_text(digest)
 
 
 def _file_digest(path: Path) -> str:
@@ -337,7 +338,7 @@ def _file_digest(path: Path) -> str:
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    return "sha256:" + digest.hexdigest()
+    return hash_text(digest)
 
 
 def load_market_data(
