@@ -11,8 +11,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from meltica_lab.version import __version__
 from meltica_lab.errors import MelticaLabError
+from meltica_lab.version import __version__
 
 COMMAND_MODULES = ("registry", "migrate", "backtest", "usage", "sweep", "report", "demo", "gateway")
 
