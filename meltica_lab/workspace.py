@@ -167,7 +167,10 @@ class Workspace:
 
     def resolve(self, selector: str | Selector) -> Revision:
         """The :class:`Revision` a selector names (see :meth:`Loader.resolve`)."""
-        return self.loader.resolve(selector)
+        shared = self._shared  # spelled out: a warm resolve is a few dictionary lookups, kept that way
+        if shared.closed:
+            self._check_open()
+        return shared.loader.resolve(selector)
 
     # -- backtests ----------------------------------------------------------------------------------
     def run_backtest(
