@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from meltica_lab.config import AppConfig
-from meltica_lab.errors import IntegrityError, ModuleError, NotFoundError, RegistryError
+from meltica_lab.errors import IntegrityError, ModuleError, NotFoundError, RegistryError, UsageError
 from meltica_lab.loader import Loader
 from meltica_lab.registry import edit_registry, registry_path, store_module
 from tests.conftest import add_revision, module_source
@@ -171,3 +171,32 @@ def test_a_module_stopped_by_the_time_limit_is_evaluated_again_next_time(root, c
     assert [p.kind for p in first.problems] == ["module"] and content_hash(source.encode()) == digest
     again = Loader(root, cache_dir=cache).refresh()
     assert again.problems == () and again.evaluated >= 1
+
+
+def test_a_loader_closes_only_the_host_it_made_itself(root, cache):
+    from meltica_lab.jshost.module import ModuleHost
+
+    add_revision(root, "demo", "v1.0.0", body=f"/* {uuid.uuid4()} */")
+    with ModuleHost() as given:
+        with Loader(root, cache_dir=cache, host=given) as loader:
+            assert loader.host is given and loader.refresh().evaluated == 1
+        assert given.inspect(module_source("demo"), filename="demo.js").ok  # still open
+    alone = Loader(root, cache_dir=cache)
+    own = alone.host
+    alone.close()
+    with pytest.raises(UsageError, match="closed"):
+        own.inspect(module_source("demo"), filename="demo.js")
+    assert alone.host is not own and alone.host.inspect(module_source("demo"), filename="demo.js").ok
+    alone.close()
+
+
+def test_a_loader_given_a_cache_shares_what_it_learns_with_every_loader_of_that_cache(root, cache):
+    from meltica_lab.module_cache import ModuleCache
+
+    add_revision(root, "demo", "v1.0.0", body=f"/* {uuid.uuid4()} */")
+    memory = ModuleCache(None)  # memory only: nothing reaches the disk
+    assert Loader(root, cache=memory).refresh().evaluated == 1
+    assert Loader(root, cache=memory).refresh().evaluated == 0
+    assert Loader(root, cache_dir=cache).refresh().evaluated == 1
+    with pytest.raises(UsageError, match="give cache or cache_dir, not both"):
+        Loader(root, cache=memory, cache_dir=cache)

@@ -176,3 +176,14 @@ def test_usage_export_lists_revisions_nobody_runs(root, tmp_path):
     pruning = plan_migration(root, usage=str(path)).pruning
     assert {p.name for p in pruning} == {"momentum"} and len(pruning) == 3
     assert all("no usage entry" in p.reason for p in pruning)
+
+
+def test_a_migration_evaluates_with_the_host_it_is_given_and_leaves_it_open(root):
+    from meltica_lab.jshost.module import ModuleHost
+    from meltica_lab.migrate import migrate
+
+    legacy_root(root)
+    with ModuleHost() as host:
+        plan = migrate(root, host=host)
+        assert host.evaluations == len(plan.items) == 4
+        assert host.inspect(module_source("again"), filename="again.js").ok  # still open: its owner closes it

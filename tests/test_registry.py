@@ -291,3 +291,17 @@ def test_registry_file_mode_and_newline_on_disk(root):
     raw = registry_path(root).read_bytes()
     assert raw.endswith(b"}\n") and b"\r" not in raw
     assert os.path.exists(root / "demo" / "v1.0.0" / "demo.js")
+
+
+def test_a_memo_parses_an_unchanged_registry_once_and_a_changed_one_again(root):
+    from meltica_lab.registry import ParsedRegistries
+
+    add_revision(root, "demo", "v1.0.0")
+    memo = ParsedRegistries()
+    first = load_registry(root, memo=memo)
+    assert load_registry(root, memo=memo) is first
+    assert load_registry(root) is not first and load_registry(root) == first  # without a memo: read each time
+    add_revision(root, "demo", "v1.1.0")
+    changed = load_registry(root, memo=memo)
+    assert changed is not first and "v1.1.0" in changed.strategies["demo"].tags
+    assert load_registry(root, memo=ParsedRegistries()) is not changed  # another memo knows nothing

@@ -74,7 +74,7 @@ RANK_BY = ("Return [%]", "Max. Drawdown [%]")
 """:func:`best_first` order: highest return net of fees, then smallest drawdown, then run number."""
 
 _EVENT_COLUMNS = ("ts", "kind", "symbol", "provider", "side", "values")
-_SHARED_CACHE_SIZE = 4
+_DATASETS_PER_WORKER = 4
 _RESERVED = frozenset((*IDENTITY_COLUMNS, *PROVENANCE_COLUMNS))
 
 
@@ -248,7 +248,7 @@ class SweepWorker:
     nothing behind in the caller's process.
     """
 
-    def __init__(self, datasets: int = _SHARED_CACHE_SIZE) -> None:
+    def __init__(self, datasets: int = _DATASETS_PER_WORKER) -> None:
         self._markets: LRUCache[str, MarketData] = LRUCache(maxsize=datasets)
         self._lock = threading.Lock()
 
@@ -271,11 +271,11 @@ def _start_worker() -> None:
     _worker_state = SweepWorker()
 
 
-def _worker(planner: int) -> SweepWorker | None:
+def _worker(planner: str) -> SweepWorker | None:
     """This process's :class:`SweepWorker`, made on first use in a worker another executor started;
-    ``None`` in the process that planned the sweep (``planner``, its pid)."""
+    ``None`` in the process that planned the sweep (``planner``, its ``host:pid``)."""
     global _worker_state
-    if os.getpid() == planner:
+    if _worker_name() == planner:
         return None
     if _worker_state is None:
         _worker_state = SweepWorker()
@@ -294,7 +294,7 @@ class _Task:
     params: Mapping[str, Any]
     config: Mapping[str, Any]
     settings: BacktestSettings
-    planner: int
+    planner: str
 
     def describe(self) -> str:
         params = "".join(f", {k}={v!r}" for k, v in self.params.items())
@@ -469,7 +469,7 @@ def sweep(
     try:
         datasets = list(dict.fromkeys(_share(m, spill) for m in markets))
         tasks: list[_Task] = []
-        planner = os.getpid()
+        planner = _worker_name()
         for p, sets in plans:
             for shared in datasets:
                 for params, applied in sets:

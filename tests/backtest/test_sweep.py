@@ -237,3 +237,11 @@ def test_best_first_ranks_by_return_then_drawdown_then_run():
     ranked = best_first(table)
     assert list(ranked.index) == [2, 3, 1, 0, 4] and ranked.index.name == "run"
     assert ranked.loc[2].tolist() == [3.0, 1.0]
+
+
+def test_a_sweep_on_a_thread_pool_keeps_no_data_in_the_planning_process(root, hashes):
+    data = walk(20, 11)
+    for _ in range(2):  # a second sweep finds nothing left behind by the first either
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            table = sweep("stepper:v1.0.0", data, {"every": [2, 3, 4]}, root=root, executor=pool, progress=False)
+        assert all(task["data_loaded"] for task in table.attrs["execution"]["tasks"])
