@@ -55,6 +55,20 @@ class BacktestSettings:
     ``options``; ``progress`` changes nothing about the results and is not recorded.
     """
 
+    providers: tuple[str, ...] = field(
+        default=("backtest",),
+        metadata=_about(
+            "configured providers (events from others are skipped; the first names rows without one)",
+            Flag("--provider", "configured provider (repeatable)", parse=str, repeat=True, metavar="NAME"),
+        ),
+    )
+    symbol: str | None = field(
+        default=None,
+        metadata=_about("replay only this symbol (also the symbol of rows without one)", Flag("--symbol", parse=str)),
+    )
+    capital: float = field(
+        default=DEFAULT_CAPITAL, metadata=_about("starting capital, quote currency", Flag("--capital", parse=float))
+    )
     fees: Fees = field(
         default=Fees(),
         metadata=_about(
@@ -78,21 +92,7 @@ class BacktestSettings:
             Flag("--partial-fills", "bound fills by the traded quantity", part="partial"),
         ),
     )
-    capital: float = field(
-        default=DEFAULT_CAPITAL, metadata=_about("starting capital, quote currency", Flag("--capital", parse=float))
-    )
     seed: int = field(default=0, metadata=_about("seed for Math.random", Flag("--seed", parse=int)))
-    providers: tuple[str, ...] = field(
-        default=("backtest",),
-        metadata=_about(
-            "configured providers (events from others are skipped; the first names rows without one)",
-            Flag("--provider", "configured provider (repeatable)", parse=str, repeat=True, metavar="NAME"),
-        ),
-    )
-    symbol: str | None = field(
-        default=None,
-        metadata=_about("replay only this symbol (also the symbol of rows without one)", Flag("--symbol", parse=str)),
-    )
     drop_bad_rows: bool = field(
         default=False, metadata=_about("leave bad data rows out instead of failing", Flag("--drop-bad-rows"))
     )
@@ -221,14 +221,14 @@ FLAGS: tuple[tuple[str, Flag], ...] = tuple((name, flag) for name, meta in _META
 class SettingsChanges(TypedDict, total=False):
     """The keyword arguments ``run_backtest``, ``compare`` and ``sweep`` take: any settings field."""
 
+    providers: Sequence[str]
+    symbol: str | None
+    capital: float
     fees: Fees
     slippage_bps: float
     latency_ms: float
     fill_model: FillModel
-    capital: float
     seed: int
-    providers: Sequence[str]
-    symbol: str | None
     drop_bad_rows: bool
     limits: Limits
     chunk_size: int
