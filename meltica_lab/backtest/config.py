@@ -7,6 +7,12 @@ milliseconds, or text with a unit ``ns|us|µs|ms|s|m|h`` that is kept as text fo
 parse); any other declared type passes the value through. Values given as text (``--config
 key=value``) are parsed by the declared type. ``dry_run`` is always accepted and defaults to false in
 a backtest, whatever the metadata default says (compat §8 W1).
+
+Beyond its type, a number must be in a sane range, because strategies replace what they cannot use
+without a word (momentum runs ``lookback=-5`` exactly like its default 20, while provenance would
+record -5): an ``int`` must be exact in JavaScript (within ±(2**53 - 1)), and a number whose declared
+default is >= 0 must not be negative. The same checks serve ``run_backtest``, the command line and
+the widgets' forms (:func:`check_value`).
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from typing import Any, Protocol
 from meltica_lab.errors import ConfigError
 
 DRY_RUN = "dry_run"
+MAX_SAFE_INTEGER = 2**53 - 1
+"""The largest integer a JavaScript number holds exactly (``Number.MAX_SAFE_INTEGER``)."""
 _DURATION = re.compile(r"^\d+(\.\d+)?(ns|us|µs|ms|s|m|h)?$", re.IGNORECASE)
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
@@ -37,16 +45,24 @@ class _Mismatch(Exception):
     pass
 
 
+class _OutOfRange(Exception):
+    """A value of the right type outside what the type can carry; the argument says what fits."""
+
+
 def _int(value: Any) -> int:
     if isinstance(value, bool):
         raise _Mismatch
     if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
-        return int(value)
-    raise _Mismatch
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
+        number = int(value)
+    else:
+        raise _Mismatch
+    if abs(number) > MAX_SAFE_INTEGER:
+        raise _OutOfRange(f"an integer within ±{MAX_SAFE_INTEGER} (exact in JavaScript)")
+    return number
 
 
 def _float(value: Any) -> float:
@@ -111,6 +127,28 @@ def coerce_value(key: str, declared: str, value: Any, *, where: str = "config") 
         return convert(value)
     except _Mismatch:
         raise ConfigError(f"{where}: {key}: expected {expected} (type {declared}), got {value!r}", field=key) from None
+    except _OutOfRange as exc:
+        raise ConfigError(
+            f"{where}: {key}: expected {exc.args[0]} (type {declared}), got {value!r}", field=key
+        ) from None
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def check_value(field: ConfigFieldLike, value: Any, *, where: str = "config") -> Any:
+    """``value`` for the declared key ``field``: coerced by its type (:func:`coerce_value`), then
+    checked against the sane range its declaration implies (see the module docstring)."""
+    coerced = coerce_value(field.name, field.type, value, where=where)
+    default = field.default
+    if _number(coerced) and _number(default) and default >= 0 and coerced < 0:
+        raise ConfigError(
+            f"{where}: {field.name}: expected a value >= 0, as its declared default {default!r} is "
+            f"(a strategy replaces values it cannot use without a word), got {value!r}",
+            field=field.name,
+        )
+    return coerced
 
 
 def resolve_config(
@@ -136,7 +174,7 @@ def resolve_config(
     config: dict[str, Any] = {}
     for name, field in declared.items():
         if name in given:
-            config[name] = coerce_value(name, field.type, given[name], where=where)
+            config[name] = check_value(field, given[name], where=where)
         elif name == DRY_RUN:
             continue
         elif apply_defaults and field.default is not None:

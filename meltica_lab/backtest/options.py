@@ -3,6 +3,10 @@
 A value that does not fit is a :class:`~meltica_lab.errors.ConfigError` naming the field; each rule is
 written once here, and :class:`SessionOptions` and
 :class:`~meltica_lab.backtest.settings.BacktestSettings` both check their fields by it.
+
+The rules are sane ranges, not only types: a value no exchange or run could mean (a taker fee of
+-0.5, which pays 50 % of notional back on every fill; a slippage above 100 %) is refused with the
+range that fits, rather than producing numbers nobody can use.
 """
 
 from __future__ import annotations
@@ -16,6 +20,16 @@ from meltica_lab.errors import ConfigError
 
 DEFAULT_CAPITAL = 100_000.0
 """Starting capital, in the quote currency, when a run does not name one."""
+
+FEE_RANGES = {"maker": (-0.01, 0.1), "taker": (0.0, 0.1)}
+"""Sane fee rates, inclusive: a maker rebate of up to 1 % (negative), fees of up to 10 % of notional;
+a taker fee is never a rebate."""
+
+MAX_SLIPPAGE_BPS = 10_000.0
+"""100 %: slippage beyond the whole price is not a market."""
+
+MAX_LATENCY_MS = 86_400_000.0
+"""One day of order latency."""
 
 
 def _check(condition: bool, field_name: str, expected: str, value: object) -> None:
@@ -39,8 +53,8 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     ),
     "fees": (lambda v: isinstance(v, Fees), "a Fees value"),
     "fill_model": (lambda v: isinstance(v, FillModel), "a FillModel value"),
-    "slippage_bps": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
-    "latency_ms": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
+    "slippage_bps": (lambda v: _finite(v) and 0 <= v <= MAX_SLIPPAGE_BPS, f"a number from 0 to {MAX_SLIPPAGE_BPS:g}"),
+    "latency_ms": (lambda v: _finite(v) and 0 <= v <= MAX_LATENCY_MS, f"a number from 0 to {MAX_LATENCY_MS:g} (a day)"),
     "capital": (lambda v: _finite(v) and v > 0, "a finite number > 0"),
     "seed": (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
     "max_log_lines": (_positive_int, "a positive integer"),
@@ -63,19 +77,20 @@ class Fees:
     """Fee rates as fractions of notional, charged in the quote currency.
 
     ``maker`` applies to limit-order fills, ``taker`` to market-order fills. The default is the
-    reference gateway's flat 0.2 % for both (a negative maker rate is a rebate).
+    reference gateway's flat 0.2 % for both. A negative maker rate is a rebate; the sane ranges are
+    :data:`FEE_RANGES`.
     """
 
     maker: float = 0.002
     taker: float = 0.002
 
     def __post_init__(self) -> None:
-        for name in ("maker", "taker"):
+        for name, (low, high) in FEE_RANGES.items():
             value = getattr(self, name)
             _check(
-                isinstance(value, int | float) and math.isfinite(value) and -1 < value < 1,
+                _finite(value) and low <= value <= high,
                 f"fees.{name}",
-                "a finite rate between -1 and 1",
+                f"a rate from {low:g} to {high:g} (0.002 = 0.2 %)",
                 value,
             )
 

@@ -105,3 +105,38 @@ def test_required_keys_without_value_or_default_are_an_error():
 
 def test_dry_run_is_accepted_even_when_not_declared():
     assert resolve_config((), {"dry_run": "1"}, strategy="probe") == {"dry_run": True}
+
+
+def test_an_integer_beyond_what_javascript_holds_exactly_names_the_key():
+    with pytest.raises(ConfigError, match=r"^config for probe: lookback: expected an integer within ±9007199254740991"):
+        resolve({"lookback": 1e30})
+    with pytest.raises(ConfigError, match=r"lookback: .*got 9007199254740992$"):
+        resolve({"lookback": 2**53})
+    assert resolve({"lookback": 2**53 - 1})["lookback"] == 2**53 - 1
+
+
+@pytest.mark.parametrize(("key", "given"), [("lookback", -5), ("lookback", "-5"), ("threshold", -0.1), ("size", -1)])
+def test_a_negative_value_for_a_key_with_a_non_negative_default_is_refused(key, given):
+    with pytest.raises(ConfigError, match=rf"^config for probe: {key}: expected a value >= 0, as its declared default"):
+        resolve({key: given})
+
+
+def test_a_negative_value_is_fine_where_the_declared_default_is_negative_or_absent():
+    fields = (Field("bias", "float", -1.0), Field("offset", "int"))
+    assert resolve_config(fields, {"bias": -3, "offset": -2}, strategy="probe") == {
+        "bias": -3.0,
+        "offset": -2,
+        "dry_run": False,
+    }
+
+
+def test_run_backtest_refuses_an_out_of_range_lookback_naming_the_key():
+    from pathlib import Path
+
+    from meltica_lab.backtest import run_backtest
+
+    project = Path(__file__).resolve().parents[2]
+    data = project / "examples" / "data" / "btc_trades_small.csv"
+    for value in (-5, 1e30):
+        with pytest.raises(ConfigError, match=r"config for momentum: lookback: expected"):
+            run_backtest("momentum", data, root=project / "strategies", config={"lookback": value}, progress=False)
