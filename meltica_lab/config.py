@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from meltica_lab.errors import ConfigError
+from meltica_lab.files import read_yaml
 
 DEFAULT_CONFIG_PATH = Path("config") / "app.yaml"
 DEFAULT_STRATEGIES_DIR = "strategies"
@@ -31,22 +30,17 @@ def load_app_config(path: str | Path | None = None) -> AppConfig:
     """Read ``config/app.yaml`` (relative to the working directory unless ``path`` is given).
 
     A missing default file gives the defaults; a missing explicit file, malformed YAML or a value of
-    the wrong type is a :class:`ConfigError` naming the file and the key.
+    the wrong type is a :class:`ConfigError` naming the file and the key; so is a file that is not a
+    regular file, too large, or a YAML alias bomb (:mod:`meltica_lab.files`).
     """
     explicit = path is not None
     file = Path(path) if explicit else DEFAULT_CONFIG_PATH
     try:
-        text = file.read_text(encoding="utf-8")
+        data = read_yaml(file, what="app config", error=ConfigError)
     except FileNotFoundError:
         if explicit:
             raise ConfigError(f"{file}: config file not found", path=str(file)) from None
         return AppConfig()
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{file}: malformed YAML{where}", path=str(file)) from None
     section = _section(file, data)
     directory = section.get("directory", DEFAULT_STRATEGIES_DIR)
     if not isinstance(directory, str) or not directory.strip():

@@ -24,6 +24,7 @@ from cachetools import LRUCache
 
 from meltica_lab.config import AppConfig, load_app_config
 from meltica_lab.errors import IntegrityError, MelticaLabError, ModuleError, NotFoundError, RegistryError, UsageError
+from meltica_lab.files import read_bytes
 from meltica_lab.hashing import HASH_PREFIX, content_hash
 from meltica_lab.jshost.diagnostics import Diagnostic
 from meltica_lab.jshost.limits import DEFAULT_LIMITS, Limits
@@ -73,7 +74,7 @@ class Revision:
     def read_source(self) -> bytes:
         """The module's bytes, verified against the hash; :class:`IntegrityError` if they differ."""
         try:
-            data = self.path.read_bytes()
+            data = read_bytes(self.path, what="module", error=IntegrityError)
         except OSError as exc:
             raise IntegrityError(f"{self.path}: cannot read module: {exc.strerror}", path=str(self.path)) from None
         actual = content_hash(data)
@@ -153,6 +154,10 @@ class _OutsideRoot(Exception):
     pass
 
 
+class _Unreadable(RegistryError):
+    """A revision file that is not a regular file of bounded size: reported as a problem."""
+
+
 class _Hashing:
     """One refresh's file hashing: memory first, the disk's remembered hashes on the first miss, then
     the file itself (checked for symlinks leading out of the root only then, not on every refresh)."""
@@ -182,8 +187,7 @@ class _Hashing:
         outside = self.guard.escapes(rel)
         if outside is not None:
             raise _OutsideRoot(str(outside))
-        with open(path, "rb") as handle:
-            data = handle.read()
+        data = read_bytes(path, what="module", error=_Unreadable)
         digest = content_hash(data)
         self.computed[key] = digest
         return digest, len(data), data
@@ -297,6 +301,9 @@ class Loader:
                         name, digest, location.path, "missing", f"{path}: module file unreadable: {exc.strerror}"
                     )
                     continue
+                except _Unreadable as exc:  # a FIFO, a directory, a file over the size limit
+                    problems[digest] = Problem(name, digest, location.path, "missing", exc.message)
+                    continue
                 except _OutsideRoot as exc:
                     problems[digest] = Problem(
                         name,
@@ -363,7 +370,7 @@ class Loader:
         for digest, (_, rel, path, _, data) in files.items():
             if digest in reports:
                 continue
-            source = data if data is not None else Path(path).read_bytes()
+            source = data if data is not None else read_bytes(path, what="module", error=RegistryError)
             fresh[digest] = self.host.inspect(source, filename=rel)
         self.cache.store_reports(fresh)
         reports.update(fresh)
@@ -375,7 +382,7 @@ class Loader:
         for path in sorted(self.root.iterdir()):
             if not path.is_file() or path.suffix.lower() not in (".js", ".mjs"):
                 continue
-            source = path.read_bytes()
+            source = read_bytes(path, what="legacy module", error=RegistryError)
             report = self.host.inspect(source, filename=path.name)
             if report.metadata is None:
                 continue  # reported by `verify` and migration; nothing to resolve here

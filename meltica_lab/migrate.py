@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from meltica_lab.errors import MigrationError, RegistryError
+from meltica_lab.files import read_bytes
 from meltica_lab.jshost.module import ModuleHost
 from meltica_lab.registry import (
     LATEST,
@@ -161,6 +162,11 @@ class MigrationResult:
         }
 
 
+def _read(path: Path) -> bytes:
+    """A module file's bytes: a regular file within the size limit, else a :class:`MigrationError`."""
+    return read_bytes(path, what="module", error=MigrationError)
+
+
 def _discover(root: Path) -> list[Path]:
     """Every ``.js``/``.mjs`` file under the root, skipping hidden files and directories."""
     found = []
@@ -214,9 +220,12 @@ def plan_migration(
                     )
                 )
                 continue
-            item, problems = _plan_file(
-                root_path, rel, path.read_bytes(), layout, registry, registered_paths, module_host
-            )
+            try:
+                data = _read(path)
+            except MigrationError as exc:  # a FIFO, a directory named *.js, a file over the size limit
+                conflicts.append(Conflict("unreadable", rel, exc.message))
+                continue
+            item, problems = _plan_file(root_path, rel, data, layout, registry, registered_paths, module_host)
             conflicts.extend(problems)
             if item is not None:
                 items.append(item)
@@ -281,7 +290,7 @@ def _plan_file(
         if other is not None and other[1] == digest:
             action = "remove-source"
         elif (root / target).exists():
-            action = "remove-source" if (root / target).read_bytes() == data else "conflict"
+            action = "remove-source" if _read(root / target) == data else "conflict"
             if action == "conflict":
                 problems.append(
                     Conflict(
@@ -410,7 +419,7 @@ def apply_migration(plan: MigrationPlan) -> MigrationResult:
         )
     root = plan.root
     for item in plan.changes:
-        actual = content_hash((root / item.file).read_bytes())
+        actual = content_hash(_read(root / item.file))
         if actual != item.hash:
             raise MigrationError(
                 f"{root / item.file} changed since the plan was made ({actual} != {item.hash}); plan again",
@@ -420,9 +429,9 @@ def apply_migration(plan: MigrationPlan) -> MigrationResult:
     for item in plan.items:
         if item.action != "move":
             continue
-        data = (root / item.file).read_bytes()
+        data = _read(root / item.file)
         digest, rel = store_module(root, data, name=item.name, tag=item.tag, layout=plan.layout)
-        if rel != item.target or content_hash((root / rel).read_bytes()) != item.hash or digest != item.hash:
+        if rel != item.target or content_hash(_read(root / rel)) != item.hash or digest != item.hash:
             raise MigrationError(
                 f"copy of {item.file} to {rel} failed verification; the source is kept", path=str(root / rel)
             )

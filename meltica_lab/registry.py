@@ -15,7 +15,6 @@ import difflib
 import getpass
 import json
 import os
-import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +33,17 @@ from meltica_lab.errors import (
     NotFoundError,
     RegistryError,
     SelectorError,
+)
+from meltica_lab.files import (
+    create_new,
+    decode_text,
+    fsync_dir,
+    loads_json,
+    open_regular,
+    read_bytes,
+    read_text,
+    temp_path,
+    write_atomic,
 )
 from meltica_lab.hashing import content_hash  # re-exported: callers look for it here
 from meltica_lab.selectors import HASH_PREFIX, Selector, is_full_hash, normalize_hash
@@ -173,12 +183,9 @@ class Registry:
         def not_json(constant: str) -> Any:
             raise RegistryError(f"{where}: {constant} is not a JSON value (the gateway cannot read it)", path=where)
 
-        try:
-            data = json.loads(text, object_pairs_hook=unique_keys, parse_constant=not_json)
-        except json.JSONDecodeError as exc:
-            raise RegistryError(
-                f"{where}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", path=where
-            ) from None
+        data = loads_json(
+            text, where, what="registry", error=RegistryError, object_pairs_hook=unique_keys, parse_constant=not_json
+        )
         return cls.from_dict({} if data is None else data, path=path, root=root)
 
     # -- queries ------------------------------------------------------------------------------------
@@ -467,21 +474,19 @@ def load_registry(
     """
     path = registry_path(root)
     try:
-        st = path.stat()
-        key = (str(path), st.st_size, st.st_mtime_ns, st.st_ino, follow_links)
-        known = memo.get(key) if memo is not None else None
-        if known is not None:
-            return known
-        raw = path.read_bytes()
+        with open_regular(path, what="registry", error=RegistryError) as handle:
+            st = os.fstat(handle.fileno())
+            key = (str(path), st.st_size, st.st_mtime_ns, st.st_ino, follow_links)
+            known = memo.get(key) if memo is not None else None
+            if known is not None:
+                return known
+            raw = handle.read()
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise RegistryError(f"{path}: cannot read: {exc.strerror}", path=str(path)) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise RegistryError(f"{path}: not UTF-8 (byte {exc.start})", path=str(path)) from None
-    registry = Registry.from_text(text.removeprefix("\ufeff"), path=path, root=Path(root) if follow_links else None)
+    text = decode_text(raw, path, what="registry", error=RegistryError)
+    registry = Registry.from_text(text, path=path, root=Path(root) if follow_links else None)
     if memo is not None and len(raw) == st.st_size:  # not rewritten while being read: safe under this stat
         memo.put(key, registry)
     return registry
@@ -536,7 +541,7 @@ def read_tag_history(root: str | Path, strategy: str | None = None) -> list[TagC
     """
     path = Path(root) / HISTORY_FILE
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = read_text(path, what="tag history", error=RegistryError).splitlines()
     except FileNotFoundError:
         return []
     changes = []
@@ -712,27 +717,9 @@ def edit_registry(root: str | Path, reason: str, *, create: bool = True) -> Iter
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same directory, fsync, and replace."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    """Replace ``path`` with ``data`` atomically, through symlinks, keeping its mode (see
+    :func:`meltica_lab.files.write_atomic`)."""
+    write_atomic(path, data)
 
 
 def _append_history(root: Path, changes: list[TagChange]) -> None:
@@ -775,7 +762,7 @@ def store_module(root: str | Path, source: bytes, *, name: str, tag: str, layout
     rel = module_relpath(name, tag, digest, layout)
     target = Path(root) / rel
     if target.exists():
-        if target.read_bytes() == source:
+        if read_bytes(target, what="module", error=RegistryError) == source:
             return digest, rel
         raise ConflictError(
             f"{target} already holds different bytes; a module file is never overwritten "
@@ -783,7 +770,8 @@ def store_module(root: str | Path, source: bytes, *, name: str, tag: str, layout
             path=str(target),
         )
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    tmp = temp_path(target)
+    fd = create_new(tmp)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(source)
@@ -792,12 +780,12 @@ def store_module(root: str | Path, source: bytes, *, name: str, tag: str, layout
         try:
             os.link(tmp, target)  # fails if another writer got there first: never overwrite
         except FileExistsError:
-            if target.read_bytes() != source:
+            if read_bytes(target, what="module", error=RegistryError) != source:
                 raise ConflictError(
                     f"{target} was written concurrently with different bytes", path=str(target)
                 ) from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
     return digest, rel

@@ -13,11 +13,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from meltica_lab.backtest import BacktestResult
 from meltica_lab.cli.common import add_json, add_root, add_settings, print_json, root_of, settings_of, write_files
 from meltica_lab.errors import ConfigError, UsageError
+from meltica_lab.files import read_yaml
 from meltica_lab.workspace import Workspace
 
 
@@ -33,13 +32,12 @@ def parse_assignments(items: Sequence[str]) -> dict[str, str]:
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
-    """A YAML or JSON mapping of config values."""
+    """A YAML or JSON mapping of config values (read through :mod:`meltica_lab.files`: a regular
+    file of bounded size, aliases bounded)."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}", path=str(path)) from None
-    except yaml.YAMLError:
-        raise ConfigError(f"{path}: not valid YAML or JSON", path=str(path)) from None
+        data = read_yaml(path, what="config file", error=ConfigError)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found", path=str(path)) from None
     if data is None:
         return {}
     if not isinstance(data, Mapping):
