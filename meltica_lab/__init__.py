@@ -20,6 +20,7 @@ stays fast)::
 - usage and analysis: ``read_usage_export``, ``UsageIndex``, ``UsageRecord``, ``revisions_frame``,
   ``usage_frame``, ``instances_frame``, ``tag_history_frame``, ``drift_report``, ``pruning_plan``
 - a live gateway: ``GatewayClient``
+- live against backtest: ``reconcile``, ``Reconciliation``, ``LiveRecords``
 - errors: ``MelticaLabError`` and its subclasses in :mod:`meltica_lab.errors`
 """
 
@@ -65,6 +66,9 @@ _EXPORTS: dict[str, str | tuple[str, str]] = {
     "drift_report": "meltica_lab.analysis",
     "pruning_plan": "meltica_lab.analysis",
     "GatewayClient": "meltica_lab.gateway",
+    "reconcile": "meltica_lab.reconcile",
+    "Reconciliation": "meltica_lab.reconcile",
+    "LiveRecords": "meltica_lab.reconcile",
 }
 
 # `open` is meant as `meltica_lab.open(...)`: a star import must not shadow the builtin open.
