@@ -1,0 +1,46 @@
+"""Bytes of a usage export from a file or an ``http(s)://`` URL, in one writable buffer.
+
+The buffer is handed to the parser as is (the fast path works in place), so a file of known size is
+read without an extra copy.
+"""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from os import fstat
+from pathlib import Path
+from typing import BinaryIO
+
+from meltica_lab.usage.records import export_error
+
+__all__ = ["fetch_url", "read_file"]
+
+
+def _read_stream(stream: BinaryIO, size: int | None) -> bytearray:
+    """All bytes of ``stream`` in one writable buffer, without an extra copy when the size is known."""
+    if size is None:
+        return bytearray(stream.read())
+    buf = bytearray(size)
+    filled = stream.readinto(buf) or 0
+    del buf[filled:]
+    buf += stream.read()  # the source grew after its size was taken
+    return buf
+
+
+def read_file(path: Path) -> bytearray:
+    with path.open("rb") as handle:
+        return _read_stream(handle, fstat(handle.fileno()).st_size)
+
+
+def fetch_url(url: str) -> bytearray:
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            length = response.headers.get("Content-Length")
+            return _read_stream(response, int(length) if length and length.isdigit() else None)
+    except urllib.error.HTTPError as exc:
+        lines = exc.read().decode("utf-8", "replace").strip().splitlines()
+        raise export_error(url, None, None, f"HTTP {exc.code}: {lines[0][:200] if lines else exc.reason}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise export_error(url, None, None, f"cannot fetch: {exc}") from None
