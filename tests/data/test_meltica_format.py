@@ -1,4 +1,4 @@
-"""Market data input: CSV (header-driven and positional), Parquet, DataFrames; bad rows."""
+"""The kit's own formats: header-driven CSV, the gateway's positional CSV, Parquet, DataFrames; bad rows."""
 
 from __future__ import annotations
 
@@ -151,8 +151,9 @@ def test_missing_columns_are_named(tmp_path):
     with pytest.raises(DataError, match=r"missing column\(s\) quantity") as info:
         load_market_data(write(tmp_path, "timestamp,price\n1672531200000,1\n"))
     assert info.value.field == "quantity"
-    with pytest.raises(DataError, match="missing column timestamp"):
-        load_market_data(write(tmp_path, "time,price,quantity\nx,1,1\n", "b.csv"))
+    with pytest.raises(DataError, match="missing column timestamp") as info:
+        load_market_data(write(tmp_path, "when,price,quantity\nx,1,1\n", "b.csv"))
+    assert "format=" in str(info.value) and "columns=" in str(info.value)
 
 
 def test_empty_and_absent_files_are_data_errors(tmp_path):

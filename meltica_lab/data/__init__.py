@@ -1,0 +1,59 @@
+"""Market data in: the files users download (Binance, OKX, Tardis.dev, the gateway's own CSV),
+Parquet and DataFrames, detected from the data itself and read right or refused.
+
+:func:`load_market_data` reads one source; see :mod:`meltica_lab.data.formats` for the formats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from meltica_lab.data.formats import FORMAT_NAMES, FORMATS, Format
+from meltica_lab.data.model import BadRow, DataSource, MarketData, SourceFile
+from meltica_lab.data.read import ReadOptions, read_source
+
+
+def load_market_data(
+    data: DataSource,
+    *,
+    format: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    time_unit: str | None = None,
+    interval: str | None = None,
+    drop_bad_rows: bool = False,
+    default_symbol: str = "",
+    default_provider: str = "backtest",
+) -> MarketData:
+    """Read market data from a DataFrame or a CSV (plain, ``.gz``, ``.zip``) or Parquet file.
+
+    The format is detected from the data (see :data:`FORMATS`); ``format=`` says it instead,
+    ``columns={"yours": "timestamp", ...}`` names header columns, ``time_unit=`` (``s``, ``ms``,
+    ``us``, ``ns``) says the unit of epoch times, ``interval=`` (``1m``, ``1h``, ...) the bar length
+    of bars that carry only their open time. A bad row is a :class:`~meltica_lab.errors.DataError`
+    naming the file, row, line and column, unless ``drop_bad_rows`` is set: then it is left out
+    and listed in :attr:`MarketData.dropped`. Rows without ``symbol`` get ``default_symbol`` (else,
+    for a Binance file, the symbol its name starts with), rows without ``provider``
+    ``default_provider``.
+    """
+    options = ReadOptions(
+        format=format,
+        columns=columns,
+        time_unit=time_unit,
+        interval=interval,
+        drop_bad_rows=drop_bad_rows,
+        default_symbol=default_symbol,
+        default_provider=default_provider,
+    )
+    return read_source(data, options)
+
+
+__all__ = [
+    "FORMATS",
+    "FORMAT_NAMES",
+    "BadRow",
+    "DataSource",
+    "Format",
+    "MarketData",
+    "SourceFile",
+    "load_market_data",
+]

@@ -1,0 +1,359 @@
+"""Reading one source (a file or a DataFrame) into :class:`MarketData`: detect, read the columns
+with Arrow, convert them (:mod:`meltica_lab.data.columns`), check the rows, build the events."""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from meltica_lab.data import columns as conv
+from meltica_lab.data.detect import Detection, check_options, detect_names, detect_text, header_name
+from meltica_lab.data.events import KLINE, TICKER, TRADE, VALUE_COLUMNS, MarketEvents
+from meltica_lab.data.formats import TIME_UNITS, Format, Layout
+from meltica_lab.data.model import BadRow, DataSource, MarketData, SourceFile
+from meltica_lab.data.source import DataFile, open_data_file, printable, unreadable
+from meltica_lab.errors import ConfigError, DataError
+from meltica_lab.hashing import hash_text
+
+_NS_PER_MS = 1_000_000
+_VALUE_SLOTS = {
+    TRADE: ("price", "quantity", None, None, None, None),
+    TICKER: ("price", "bid", "ask", "bid_size", "ask_size", None),
+    KLINE: ("open", "high", "low", "close", "volume", None),
+}
+_REQUIRED = {TRADE: ("price", "quantity"), TICKER: ("bid", "ask"), KLINE: ("open", "high", "low", "close")}
+_POSITIVE = {"price", "bid", "ask", "open", "high", "low", "close"}
+_TEXT = ("symbol", "provider")
+_TIMES = ("timestamp", "open_time")
+_ARROW_TYPES = {"i": pa.int64(), "t": pa.int64(), "n": pa.float64(), "b": pa.bool_(), "s": pa.string()}
+_READ_ERRORS = (OSError, zipfile.BadZipFile, EOFError, zlib.error)
+_INTERVALS = {"s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9, "d": 86400 * 10**9, "w": 7 * 86400 * 10**9}
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read a source: ``format``, ``columns`` (column -> kit name), ``time_unit``,
+    ``interval`` (bar length of bars that carry only their open time), and the bad-row and default
+    settings of :func:`meltica_lab.data.load_market_data`."""
+
+    format: str | None = None
+    columns: Mapping[str, str] | None = None
+    time_unit: str | None = None
+    interval: str | None = None
+    drop_bad_rows: bool = False
+    default_symbol: str = ""
+    default_provider: str = "backtest"
+
+    def __post_init__(self) -> None:
+        check_options(self.format, self.time_unit)
+        if self.interval is not None:
+            interval_ns(self.interval)
+
+
+def interval_ns(text: str) -> int:
+    """``1m``, ``15m``, ``1h``, ``1d``, ... in nanoseconds (a :class:`ConfigError` otherwise)."""
+    number, unit = text[:-1], text[-1:].lower()
+    if not number.isdigit() or int(number) <= 0 or unit not in _INTERVALS:
+        raise ConfigError(f"interval: {text!r} is not a bar length such as 1m, 15m, 1h, 1d", field="interval")
+    return int(number) * _INTERVALS[unit]
+
+
+def _frame_table(frame: pd.DataFrame) -> tuple[pa.Table, bool]:
+    """A DataFrame as an Arrow table with lower-case names; a datetime index becomes ``timestamp``
+    when no column can be the time."""
+    frame = frame.rename(columns=lambda c: header_name(str(c)))
+    index_time = isinstance(frame.index, pd.DatetimeIndex)
+    if index_time:
+        times = [c for c in frame.columns if c in ("timestamp", "ts", "time", "datetime", "date")]
+        if times:
+            raise DataError(
+                f"<DataFrame>: both its datetime index and column {times[0]} could be the time; "
+                "drop one (frame.reset_index(drop=True) keeps the column)",
+                path=None,
+                field=times[0],
+            )
+        frame = frame.rename_axis("timestamp").reset_index()
+    return pa.Table.from_pandas(frame, preserve_index=False), index_time
+
+
+def _csv_types(fmt: Format, layout: Layout, mapping: Mapping[str, str]) -> dict[str, pa.DataType]:
+    """Arrow types of the columns read: from the layout's letters, for the kit's columns by meaning."""
+    types: dict[str, pa.DataType] = {}
+    letters = dict(zip(layout.names, layout.types, strict=True))
+    for canonical, name in mapping.items():
+        letter = letters[name]
+        if letter != "x":
+            types[name] = _ARROW_TYPES[letter]
+        elif canonical in _TEXT or (canonical == "side" and fmt.side == "text"):
+            types[name] = pa.string()
+        elif canonical == "side":
+            types[name] = pa.bool_()
+        elif canonical not in _TIMES:
+            types[name] = pa.float64()
+    return types
+
+
+def _read_csv(file: DataFile, found: Detection, mapping: Mapping[str, str]) -> pa.Table:
+    wanted = list(dict.fromkeys(mapping.values()))
+    read = pacsv.ReadOptions(column_names=list(found.names), skip_rows=found.skip, block_size=1 << 24)
+    types = _csv_types(found.format, found.layout, mapping)
+
+    def attempt(column_types: Mapping[str, pa.DataType]) -> pa.Table:
+        convert = pacsv.ConvertOptions(column_types=dict(column_types), include_columns=wanted)
+        with file.stream() as handle:
+            return pacsv.read_csv(handle, read_options=read, convert_options=convert)
+
+    try:
+        try:
+            return attempt(types)
+        except pa.ArrowInvalid:
+            # a value that does not fit its type somewhere: read the columns as text and find the rows
+            try:
+                return attempt(dict.fromkeys(wanted, pa.string()))
+            except pa.ArrowInvalid as exc:
+                raise DataError(f"{file.name}: malformed CSV: {printable(str(exc))}", path=str(file.path)) from None
+    except _READ_ERRORS as exc:
+        raise unreadable(file, exc) from None
+
+
+def _line_numbers(file: DataFile, rows: Sequence[int], skip: int) -> dict[int, int]:
+    """File line numbers (1-based) of data rows (1-based); blank lines are skipped as the reader does."""
+    wanted = set(rows)
+    lines: dict[int, int] = {}
+    row = -skip
+    number = 0
+    rest = b""
+    with file.stream() as handle:
+        while len(lines) < len(wanted):
+            block = handle.read(1 << 20)
+            if not block:
+                break
+            parts = (rest + bytes(block)).split(b"\n")
+            rest = parts.pop()
+            for line in parts:
+                number += 1
+                if not line.strip():
+                    if row < 0:
+                        row += 1
+                    continue
+                row += 1
+                if row in wanted:
+                    lines[row] = number
+        if rest.strip() and row + 1 in wanted:
+            lines[row + 1] = number + 1
+    return lines
+
+
+def _digest(events: MarketEvents) -> str:
+    digest = hashlib.sha256()
+    for array in (events.ts, events.kind, events.symbol, events.provider, events.side, events.values):
+        digest.update(np.ascontiguousarray(array).data)
+    digest.update("\x00".join((*events.symbols, "|", *events.providers)).encode())
+    return hash_text(digest)
+
+
+@dataclass(frozen=True)
+class Columns:
+    """A source read into events before bad rows are dropped: what :func:`build` returns."""
+
+    events: MarketEvents
+    problems: conv.Problems
+    unit: str
+    rows: int
+
+
+def build(table: pa.Table, fmt: Format, layout: Layout, options: ReadOptions, source: str, symbol: str) -> Columns:
+    """Events from a table read in ``fmt``, with every bad row flagged in ``problems``."""
+    mapping = fmt.mapping(layout)
+    n = table.num_rows
+    problems = conv.Problems(n)
+    units = (options.time_unit,) if options.time_unit else fmt.time_units
+
+    def column(canonical: str) -> pa.ChunkedArray | None:
+        name = mapping.get(canonical)
+        return table.column(name) if name is not None else None
+
+    def label(canonical: str) -> str:
+        return mapping.get(canonical, canonical)
+
+    kind = fmt.kind
+    values = np.full((VALUE_COLUMNS, n), np.nan)
+    opened = None
+    if fmt.bar_from_open:
+        opened, unit = conv.times(
+            column("open_time"), label("open_time"), problems, units=units, forced=options.time_unit, source=source
+        )
+        ts = opened + _bar_length(opened, options, source)
+    else:
+        ts, unit = conv.times(
+            column("timestamp"), label("timestamp"), problems, units=units, forced=options.time_unit, source=source
+        )
+        if column("open_time") is not None:
+            forced = unit if unit in TIME_UNITS else options.time_unit
+            opened, _ = conv.times(
+                column("open_time"), label("open_time"), problems, units=units, forced=forced, source=source
+            )
+    for k, canonical in enumerate(_VALUE_SLOTS[kind]):
+        data = column(canonical) if canonical else None
+        if data is None:
+            continue
+        name = label(canonical)
+        numbers = conv.numbers(data, name, problems)
+        if canonical in _REQUIRED[kind]:
+            problems.flag(np.isnan(numbers), name, "missing value")
+        present = ~np.isnan(numbers)
+        if canonical in _POSITIVE:
+            problems.flag(present & (numbers <= 0), name, "expected a price > 0")
+        elif canonical == "quantity":
+            problems.flag(present & (numbers <= 0), name, "expected a quantity > 0")
+        else:
+            problems.flag(present & (numbers < 0), name, "expected a value >= 0")
+        values[k] = numbers
+    if kind == KLINE and opened is not None:
+        step = TIME_UNITS[unit] if fmt.bar_close_inclusive and unit in TIME_UNITS else 0
+        values[5] = np.where(opened > 0, (ts + step - opened) / _NS_PER_MS, 0.0)
+    side_column = column("side")
+    if side_column is None or fmt.side == "none":
+        side = np.zeros(n, dtype=np.int8)
+    elif fmt.side == "buyer_maker":
+        side = conv.buyer_maker_sides(side_column, label("side"), problems)
+    else:
+        side = conv.text_sides(side_column, n, label("side"), problems)
+    time_name = label("open_time" if fmt.bar_from_open else "timestamp")
+    problems.flag(ts < 0, time_name, "before 1970-01-01")
+    earlier = np.zeros(n, dtype=bool)
+    if n > 1:
+        # compare with the latest time among the rows kept so far
+        kept = np.where(problems.bad, np.iinfo(np.int64).min, ts)
+        earlier[1:] = ts[1:] < np.maximum.accumulate(kept)[:-1]
+    problems.flag(earlier, time_name, "earlier than a previous row (timestamps must not go backwards)")
+    symbol_codes, symbols = conv.codes(column("symbol"), n, symbol)
+    provider_codes, providers = conv.codes(column("provider"), n, options.default_provider)
+    events = MarketEvents(
+        ts=ts,
+        kind=np.full(n, kind, dtype=np.int8),
+        symbol=symbol_codes,
+        provider=provider_codes,
+        side=side,
+        values=values,
+        symbols=symbols,
+        providers=providers,
+    )
+    return Columns(events, problems, unit, n)
+
+
+def _bar_length(opened: np.ndarray, options: ReadOptions, source: str) -> int:
+    if options.interval is not None:
+        return interval_ns(options.interval)
+    steps = np.diff(opened)
+    steps = steps[steps > 0]
+    if not len(steps):
+        raise DataError(
+            f"{source}: bars carry only their open time and one bar cannot tell their length; "
+            "say it with interval= (--interval), e.g. interval='1m'",
+            path=source,
+            field="interval",
+        )
+    return int(steps.min())
+
+
+def _finish(
+    columns: Columns, options: ReadOptions, source: str, file: DataFile | None, skip: int
+) -> tuple[MarketEvents, tuple[BadRow, ...]]:
+    problems = columns.problems
+    if not problems.found:
+        return columns.events, ()
+    shown = problems.listed(None if options.drop_bad_rows else 1)
+    lines = _line_numbers(file, [r for r, _, _ in shown], skip) if file is not None else {}
+    dropped = tuple(BadRow(r, lines.get(r, 0), column, reason) for r, column, reason in shown)
+    if not options.drop_bad_rows:
+        bad = dropped[0]
+        raise DataError(bad.describe(source), path=source if file else None, field=bad.column, row=bad.row)
+    return columns.events.take(~problems.bad), dropped
+
+
+def _binance_symbol(file: DataFile) -> str:
+    """``BTCUSDT`` of ``BTCUSDT-trades-2025-01-01.zip`` (Binance names files after the symbol)."""
+    stem = file.path.name.split("-")[0]
+    return stem if stem.isalnum() and stem.isupper() else ""
+
+
+def read_file(path: str, options: ReadOptions) -> MarketData:
+    """One file (CSV, ``.gz``, ``.zip``, Parquet) as market data."""
+    file = open_data_file(path)
+    source = file.name
+    if file.container == "parquet":
+        try:
+            table = pq.read_table(file.path)
+        except (pa.ArrowException, OSError) as exc:
+            raise DataError(f"{source}: not a readable Parquet file: {printable(str(exc))}", path=source) from None
+        names = tuple(header_name(n) for n in table.column_names)
+        fmt, layout = detect_names(names, source, format=options.format, columns=options.columns)
+        table = table.rename_columns(list(names))
+        skip, header = 0, True
+    else:
+        head = file.head()
+        found = detect_text(
+            head,
+            source,
+            complete=len(head) < (1 << 16),
+            format=options.format,
+            columns=options.columns,
+            time_unit=options.time_unit,
+        )
+        fmt, layout, skip = found.format, found.layout, found.skip
+        table = _read_csv(file, found, fmt.mapping(layout))
+        header = found.header
+        if table.num_rows == 0:
+            raise DataError(f"{source}: a header line but no data rows", path=source)
+    del header
+    symbol = options.default_symbol or (_binance_symbol(file) if fmt.name.startswith("binance") else "")
+    columns = build(table, fmt, layout, options, source, symbol)
+    events, dropped = _finish(columns, options, source, file if file.container != "parquet" else None, skip)
+    digest = file.sha256()
+    described = SourceFile(name=str(file.path), sha256=digest, format=fmt.name, rows=columns.rows, member=file.member)
+    return MarketData(
+        events=events,
+        sha256=digest,
+        rows=columns.rows,
+        dropped=dropped,
+        source=source,
+        timestamp_unit=columns.unit,
+        format=fmt.name,
+        files=(described,),
+    )
+
+
+def read_frame(frame: pd.DataFrame, options: ReadOptions) -> MarketData:
+    """A DataFrame (the names pandas users use; a datetime index is the time) as market data."""
+    source = "<DataFrame>"
+    table, index_time = _frame_table(frame)
+    names = tuple(table.column_names)
+    fmt, layout = detect_names(names, source, format=options.format, columns=options.columns, index_time=index_time)
+    columns = build(table, fmt, layout, options, source, options.default_symbol)
+    events, dropped = _finish(columns, options, source, None, 0)
+    return MarketData(
+        events=events,
+        sha256=_digest(events),
+        rows=columns.rows,
+        dropped=dropped,
+        source=source,
+        timestamp_unit=columns.unit,
+        format=fmt.name,
+    )
+
+
+def read_source(data: DataSource, options: ReadOptions) -> MarketData:
+    """One DataFrame or file path as market data."""
+    if isinstance(data, pd.DataFrame):
+        return read_frame(data, options)
+    return read_file(str(data), options)

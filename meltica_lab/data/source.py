@@ -1,0 +1,162 @@
+"""Opening a market data file as it was downloaded: plain CSV, ``.gz``, a ``.zip`` holding one CSV,
+or Parquet, told apart by the file's first bytes (a name can lie; the bytes cannot).
+
+Nothing here writes: a file that cannot be read is a :class:`DataError` in one printable line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import pyarrow as pa
+
+from meltica_lab.errors import DataError
+from meltica_lab.hashing import hash_text
+
+_ZIP = (b"PK\x03\x04", b"PK\x05\x06")
+_GZIP = b"\x1f\x8b"
+_PARQUET = b"PAR1"
+_HEAD_BYTES = 1 << 16
+_SKIPPED_MEMBERS = ("__MACOSX/",)
+
+
+def printable(text: str, limit: int = 160) -> str:
+    """``text`` as one line without control or binary characters (escaped), at most ``limit`` long."""
+    out = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text.replace("\r\n", "\n"))
+    return out if len(out) <= limit else out[: limit - 1] + "…"
+
+
+def _preview(data: bytes) -> str:
+    return printable(data[:16].decode("latin-1"), 40)
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """A market data file on disk: its ``path``, what it holds (``container``: ``csv``, ``gzip``,
+    ``zip`` or ``parquet``) and, for a zip archive, the ``member`` read."""
+
+    path: Path
+    container: str
+    member: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The file's name in messages: its path, with ``!member`` for a zip archive."""
+        return f"{self.path}!{self.member}" if self.member else str(self.path)
+
+    @contextmanager
+    def stream(self) -> Iterator[IO[bytes] | pa.NativeFile]:
+        """The CSV bytes (decompressed), for reading once from the start."""
+        try:
+            if self.container == "zip":
+                with zipfile.ZipFile(self.path) as archive, archive.open(str(self.member)) as handle:
+                    yield handle
+            elif self.container == "gzip":
+                with pa.CompressedInputStream(pa.OSFile(str(self.path)), "gzip") as handle:
+                    yield handle
+            else:
+                with pa.OSFile(str(self.path)) as handle:
+                    yield handle
+        except (OSError, zipfile.BadZipFile, EOFError) as exc:
+            raise unreadable(self, exc) from None
+
+    def head(self, size: int = _HEAD_BYTES) -> bytes:
+        """The first ``size`` bytes of the CSV (decompressed)."""
+        with self.stream() as handle:
+            try:
+                return bytes(handle.read(size))
+            except (OSError, zipfile.BadZipFile, EOFError, pa.ArrowException) as exc:
+                raise unreadable(self, exc) from None
+
+    def sha256(self) -> str:
+        """``sha256:<hex>`` of the file's bytes on disk (as downloaded, not decompressed)."""
+        return file_sha256(self.path)
+
+
+def unreadable(file: DataFile, exc: BaseException) -> DataError:
+    """The one-line error for a file whose bytes cannot be read as what it claims to be."""
+    what = {
+        "zip": "a damaged or truncated zip archive",
+        "gzip": "damaged or truncated gzip data",
+    }.get(file.container, "unreadable")
+    return DataError(f"{file.name}: {what} ({printable(str(exc) or type(exc).__name__)})", path=str(file.path))
+
+
+def file_sha256(path: Path) -> str:
+    """``sha256:<hex>`` of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return hash_text(digest)
+
+
+def _check_regular(path: Path) -> os.stat_result:
+    source = str(path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise DataError(f"{source}: data file not found", path=source) from None
+    except OSError as exc:
+        raise DataError(f"{source}: cannot read the data file ({exc.strerror})", path=source) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise DataError(f"{source}: is a directory; expected a data file (or a glob such as dir/*.zip)", path=source)
+    if not stat.S_ISREG(info.st_mode):
+        raise DataError(f"{source}: not a regular file (a pipe or device); expected a data file", path=source)
+    return info
+
+
+def open_data_file(path: str | Path) -> DataFile:
+    """The data file at ``path``, what it holds decided from its first bytes.
+
+    A ``.gz``/``.zip`` name whose bytes are not gzip/zip, an empty file, a zip archive that is
+    damaged or holds no file or several files, is a :class:`DataError`.
+    """
+    path = Path(path)
+    source = str(path)
+    info = _check_regular(path)
+    if info.st_size == 0:
+        raise DataError(f"{source}: no data (the file is empty)", path=source)
+    with path.open("rb") as handle:
+        magic = handle.read(4)
+    suffix = path.suffix.lower()
+    if magic.startswith(_GZIP):
+        return DataFile(path, "gzip")
+    if suffix == ".gz":
+        raise DataError(f"{source}: not gzip data (it starts with {_preview(magic)!r})", path=source)
+    if magic in _ZIP:
+        return DataFile(path, "zip", _zip_member(path))
+    if suffix == ".zip":
+        raise DataError(f"{source}: not a zip archive (it starts with {_preview(magic)!r})", path=source)
+    if magic == _PARQUET or suffix in (".parquet", ".pq"):
+        return DataFile(path, "parquet")
+    return DataFile(path, "csv")
+
+
+def _zip_member(path: Path) -> str:
+    source = str(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [
+                m.filename for m in archive.infolist() if not m.is_dir() and not m.filename.startswith(_SKIPPED_MEMBERS)
+            ]
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise DataError(f"{source}: a damaged or truncated zip archive ({printable(str(exc))})", path=source) from None
+    if not members:
+        raise DataError(f"{source}: the zip archive holds no file; expected one CSV", path=source)
+    if len(members) > 1:
+        shown = ", ".join(printable(m, 60) for m in members[:5]) + (", ..." if len(members) > 5 else "")
+        raise DataError(
+            f"{source}: the zip archive holds {len(members)} files ({shown}); expected one CSV: "
+            "extract the one to read, or pass each as its own file",
+            path=source,
+        )
+    return members[0]
