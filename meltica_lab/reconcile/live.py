@@ -15,7 +15,6 @@ records of several instances when none was chosen, an execution whose order is m
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from meltica_lab.files import read_json
 from meltica_lab.gateway import Contract, GatewayClient, InstanceSnapshot
 from meltica_lab.gateway.checks import Findings
 from meltica_lab.gateway.frames import executions_frame, orders_frame
@@ -44,21 +44,11 @@ _EXECUTION_KEYS = ("tradedAt", "executionId", "orderId")
 
 
 def _read_answer(path: str | Path, key: str) -> Any:
-    source = Path(path)
+    """A saved answer, read as the kit reads any file it did not write (regular, bounded)."""
     try:
-        text = source.read_text(encoding="utf-8")
+        return read_json(path, what=f"saved {key} answer", error=LiveRecordsError)
     except FileNotFoundError:
-        raise LiveRecordsError(
-            f"{source}: file not found (expected the saved {key} answer)", path=str(source)
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LiveRecordsError(f"{source}: cannot read the saved {key} answer: {exc}", path=str(source)) from None
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise LiveRecordsError(
-            f"{source}: not JSON ({exc}); expected the saved {key} answer", path=str(source)
-        ) from None
+        raise LiveRecordsError(f"{path}: file not found (expected the saved {key} answer)", path=str(path)) from None
 
 
 def _checked_answer(body: Any, key: str, operation_id: str, source: str, contract: Contract) -> dict[str, Any]:

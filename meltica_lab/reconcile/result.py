@@ -146,6 +146,7 @@ class Reconciliation:
     def plot(self, *, figsize: tuple[float, float] = (11.0, 7.0)) -> Figure:
         """Price with live and backtest fills marked (unmatched ones crossed), the slippage histogram
         of the matched pairs, and both cumulative PnL curves; returns the Figure."""
+        from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
         from matplotlib.figure import Figure
 
         figure = Figure(figsize=figsize, layout="constrained")
@@ -190,7 +191,12 @@ class Reconciliation:
                 color="tab:red",
                 label="unmatched",
             )
-        price.set_title(self.headline(), fontsize=9)
+        p = self.provenance
+        price.set_title(
+            f"{p['instance']} live vs backtest of {p['strategy']}:{p['tag']} ({p['hash'][:19]}…), "
+            f"tolerance {p['tolerance_s']:g} s",
+            fontsize=9,
+        )
         price.set_ylabel("price")
         price.legend(fontsize=7, loc="best")
         matched = self.fills.loc[self.fills["status"] == "matched", "price_diff_bps"].dropna()
@@ -209,5 +215,8 @@ class Reconciliation:
         pnl.axhline(0.0, color="grey", linewidth=0.6)
         pnl.set_ylabel("cumulative PnL (quote)")
         pnl.legend(fontsize=7)
-        figure.autofmt_xdate()
+        for axis in (price, pnl):
+            locator = AutoDateLocator()
+            axis.xaxis.set_major_locator(locator)
+            axis.xaxis.set_major_formatter(ConciseDateFormatter(locator))
         return figure

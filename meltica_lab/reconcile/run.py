@@ -9,8 +9,9 @@ start (during the warm-up) are not compared; they are counted in the provenance.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Unpack
 
@@ -24,13 +25,22 @@ from meltica_lab.backtest.events import KLINE, TICKER, MarketEvents
 from meltica_lab.backtest.settings import SettingsChanges
 from meltica_lab.errors import ConfigError, DataError, MelticaLabError, UsageError
 from meltica_lab.gateway import GatewayClient
+from meltica_lab.hashing import hash_text
 from meltica_lab.reconcile.errors import ReconcileWarning
 from meltica_lab.reconcile.live import NS_PER_S, LiveRecords
 from meltica_lab.reconcile.result import Reconciliation
 from meltica_lab.reconcile.tables import closed_orders, fill_table, order_table, pnl_curves, summarise
 from meltica_lab.version import __version__
 
-__all__ = ["LiveSource", "as_live_records", "duration_ns", "market_prices", "reconcile", "reconcile_result"]
+__all__ = [
+    "LiveSource",
+    "as_live_records",
+    "duration_ns",
+    "load_market",
+    "market_prices",
+    "reconcile",
+    "reconcile_result",
+]
 
 LiveSource = LiveRecords | tuple[Any, Any]
 """What ``reconcile`` takes as the live side: :class:`LiveRecords`, or a pair: (gateway URL or
@@ -103,6 +113,55 @@ def market_prices(events: MarketEvents) -> pd.DataFrame:
     names = np.asarray(events.symbols, dtype=object)[events.symbol.astype(np.int64)] if len(events) else []
     index = pd.DatetimeIndex(events.ts.view("datetime64[ns]"), name="time").tz_localize("UTC")
     return pd.DataFrame({"symbol": names, "price": price}, index=index)
+
+
+def _merged(parts: Sequence[MarketData]) -> MarketData:
+    """Several files' events as one time-ordered stream (files may interleave; equal times keep the
+    order the files were given in)."""
+    symbols = tuple(dict.fromkeys(s for part in parts for s in part.events.symbols))
+    providers = tuple(dict.fromkeys(p for part in parts for p in part.events.providers))
+    columns: dict[str, list[np.ndarray]] = {name: [] for name in ("ts", "kind", "symbol", "provider", "side")}
+    values = []
+    for part in parts:
+        e = part.events
+        columns["ts"].append(e.ts)
+        columns["kind"].append(e.kind)
+        columns["side"].append(e.side)
+        columns["symbol"].append(np.array([symbols.index(n) for n in e.symbols], np.int32)[e.symbol])
+        columns["provider"].append(np.array([providers.index(n) for n in e.providers], np.int32)[e.provider])
+        values.append(e.values)
+    ts = np.concatenate(columns["ts"])
+    order = np.argsort(ts, kind="stable")
+    events = MarketEvents(
+        ts=ts[order],
+        kind=np.concatenate(columns["kind"])[order],
+        symbol=np.concatenate(columns["symbol"])[order],
+        provider=np.concatenate(columns["provider"])[order],
+        side=np.concatenate(columns["side"])[order],
+        values=np.concatenate(values, axis=1)[:, order],
+        symbols=symbols,
+        providers=providers,
+    )
+    digest = hashlib.sha256("\n".join(part.sha256 for part in parts).encode())
+    return MarketData(
+        events=events,
+        sha256=hash_text(digest),
+        rows=sum(part.rows for part in parts),
+        dropped=tuple(bad for part in parts for bad in part.dropped),
+        source=" + ".join(part.source for part in parts),
+        timestamp_unit=",".join(dict.fromkeys(part.timestamp_unit for part in parts)),
+    )
+
+
+def load_market(data: DataSource | MarketData | Sequence[DataSource], settings: BacktestSettings) -> MarketData:
+    """The market data as a run with these settings reads it; several files (a list) become one
+    time-ordered stream whose ``sha256`` is the hash of the files' hashes, in order."""
+    if isinstance(data, list | tuple):
+        if not data:
+            raise DataError("market data: expected a file, a DataFrame or a list of them, got an empty list")
+        parts = [market_for(part, settings) for part in data]
+        return parts[0] if len(parts) == 1 else _merged(parts)
+    return market_for(data, settings)
 
 
 def _backtest_fills(result: BacktestResult) -> pd.DataFrame:
@@ -292,7 +351,7 @@ def _window(market: MarketData, records: LiveRecords, warmup_ns: int | None, tol
 
 def reconcile(
     live: LiveSource,
-    data: DataSource | MarketData,
+    data: DataSource | MarketData | Sequence[DataSource],
     *,
     root: str | Path | None = None,
     workspace: BacktestContext | None = None,
@@ -310,9 +369,11 @@ def reconcile(
     executions file)`` (saved answers ``{"orders": [...], "count": n}`` and ``{"executions": [...],
     "count": n}``), two DataFrames, or the two parsed answers; ``instance`` picks one instance from
     records that hold several. ``data`` is the market data, as :func:`~meltica_lab.run_backtest`
-    takes it. The strategy hash and config come from the instance (the gateway's snapshot) unless
-    ``strategy`` (a selector) and ``config`` are given; saved answers carry no snapshot, so they need
-    ``strategy``. Selectors resolve through ``workspace``, else a Loader of ``root``.
+    takes it, or a list of such files (read as one stream, see :func:`load_market`). The strategy
+    hash and config come from the instance (the gateway's snapshot) unless ``strategy`` (a selector)
+    and ``config`` are given; saved answers carry no snapshot (unless one is given to
+    :meth:`LiveRecords.from_files`), so they need ``strategy``. Selectors resolve through
+    ``workspace``, else a Loader of ``root``.
 
     ``tolerance`` (``"5s"``, a Timedelta or seconds) is how far apart a live and a backtest fill may
     be to match; ``warmup`` how much data before the first live record the backtest replays first
@@ -352,7 +413,7 @@ def reconcile(
             stacklevel=2,
         )
     applied = dict(config) if config is not None else (records.config or {})
-    market, named = _named_market(market_for(data, chosen), records)
+    market, named = _named_market(load_market(data, chosen), records)
     if not len(market.events):
         raise DataError(f"{market.source}: no market events", path=market.source)
     windowed = _window(market, records, warmup_ns, tolerance_ns)
