@@ -15,7 +15,7 @@ stays fast)::
 - loading: ``Loader``, ``Revision``
 - migration: ``plan_migration``, ``apply_migration``, ``migrate``
 - backtests: ``run_backtest``, ``compare``, ``sweep``, ``BacktestResult``, ``Fees``, ``FillModel``,
-  ``load_market_data``
+  ``load_market_data``, ``describe_data`` (market data in: :mod:`meltica_lab.data`)
 - operating revisions: ``Manager``
 - usage and analysis: ``read_usage_export``, ``UsageIndex``, ``UsageRecord``, ``revisions_frame``,
   ``usage_frame``, ``instances_frame``, ``tag_history_frame``, ``drift_report``, ``pruning_plan``
@@ -54,7 +54,8 @@ _EXPORTS: dict[str, str | tuple[str, str]] = {
     "BacktestResult": "meltica_lab.backtest",
     "Fees": "meltica_lab.backtest",
     "FillModel": "meltica_lab.backtest",
-    "load_market_data": "meltica_lab.backtest",
+    "load_market_data": "meltica_lab.data",
+    "describe_data": "meltica_lab.data",
     "Manager": "meltica_lab.runtime",
     "read_usage_export": "meltica_lab.usage",
     "UsageIndex": "meltica_lab.usage",

@@ -224,6 +224,7 @@ def backtest_revision(
         "data_source": market.source,
         "data_sha256": market.sha256,
         "timestamp_unit": market.timestamp_unit,
+        **market.provenance(),
         "rows": market.rows,
         "rows_dropped": len(market.dropped),
         "events": len(events),

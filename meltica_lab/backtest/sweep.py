@@ -47,6 +47,7 @@ from meltica_lab.backtest.data import BadRow, DataSource, MarketData
 from meltica_lab.backtest.engine import BacktestContext, StrategyResolver, backtest_revision, market_for, settings_for
 from meltica_lab.backtest.events import MarketEvents
 from meltica_lab.backtest.settings import BacktestSettings, SettingsChanges
+from meltica_lab.data.model import SourceFile
 from meltica_lab.errors import ConfigError, DataError, MelticaLabError, UsageError
 from meltica_lab.hashing import hash_text
 from meltica_lab.loader import Revision
@@ -195,6 +196,9 @@ def _share(market: MarketData, scratch: Path) -> _SharedData:
             "dropped": [asdict(bad) for bad in market.dropped],
             "source": market.source,
             "timestamp_unit": market.timestamp_unit,
+            "format": market.format,
+            "files": [asdict(f) for f in market.files],
+            "duplicates": market.duplicates,
         },
         sort_keys=True,
     )
@@ -234,6 +238,9 @@ def _open_shared(shared: _SharedData) -> MarketData:
         dropped=tuple(BadRow(**bad) for bad in meta["dropped"]),
         source=meta["source"],
         timestamp_unit=meta["timestamp_unit"],
+        format=meta["format"],
+        files=tuple(SourceFile(**f) for f in meta["files"]),
+        duplicates=meta["duplicates"],
     )
 
 

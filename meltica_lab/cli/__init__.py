@@ -14,7 +14,18 @@ from collections.abc import Sequence
 from meltica_lab.errors import MelticaLabError
 from meltica_lab.version import __version__
 
-COMMAND_MODULES = ("registry", "migrate", "backtest", "usage", "sweep", "report", "demo", "gateway", "reconcile")
+COMMAND_MODULES = (
+    "registry",
+    "migrate",
+    "backtest",
+    "usage",
+    "sweep",
+    "report",
+    "demo",
+    "gateway",
+    "reconcile",
+    "data",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,15 +6,21 @@ Parquet and DataFrames, detected from the data itself and read right or refused.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
+import pandas as pd
+
+from meltica_lab.data.dataset import expand, read_dataset
+from meltica_lab.data.describe import DataDescription, Gap, describe_market_data
 from meltica_lab.data.formats import FORMAT_NAMES, FORMATS, Format
 from meltica_lab.data.model import BadRow, DataSource, MarketData, SourceFile
-from meltica_lab.data.read import ReadOptions, read_source
+from meltica_lab.data.read import ReadOptions, read_file, read_frame
 
 
 def load_market_data(
-    data: DataSource,
+    data: DataSource | Sequence[str | Path],
     *,
     format: str | None = None,
     columns: Mapping[str, str] | None = None,
@@ -24,7 +30,9 @@ def load_market_data(
     default_symbol: str = "",
     default_provider: str = "backtest",
 ) -> MarketData:
-    """Read market data from a DataFrame or a CSV (plain, ``.gz``, ``.zip``) or Parquet file.
+    """Read market data from a DataFrame, a CSV (plain, ``.gz``, ``.zip``) or Parquet file, or a
+    dataset of many files (a list of paths, or a glob such as ``"data/BTCUSDT-trades-*.zip"``: one
+    dataset in time order, see :mod:`meltica_lab.data.dataset`).
 
     The format is detected from the data (see :data:`FORMATS`); ``format=`` says it instead,
     ``columns={"yours": "timestamp", ...}`` names header columns, ``time_unit=`` (``s``, ``ms``,
@@ -44,16 +52,31 @@ def load_market_data(
         default_symbol=default_symbol,
         default_provider=default_provider,
     )
-    return read_source(data, options)
+    if isinstance(data, pd.DataFrame):
+        return read_frame(data, options)
+    files = expand(data)
+    if len(files) == 1 and isinstance(data, str | Path) and files[0] == str(data):
+        return read_file(files[0], options)
+    return read_dataset(files, options)
+
+
+def describe_data(data: MarketData | DataSource | Sequence[str | Path], **options: Any) -> DataDescription:
+    """What ``data`` holds (see :class:`DataDescription`): loaded :class:`MarketData` as it is,
+    anything else read as :func:`load_market_data` reads it with ``options``."""
+    market = data if isinstance(data, MarketData) else load_market_data(data, **options)
+    return describe_market_data(market)
 
 
 __all__ = [
     "FORMATS",
     "FORMAT_NAMES",
     "BadRow",
+    "DataDescription",
     "DataSource",
     "Format",
+    "Gap",
     "MarketData",
     "SourceFile",
+    "describe_data",
     "load_market_data",
 ]

@@ -150,17 +150,24 @@ def _steps_by_one(rows: Sequence[Sequence[str]], column: int) -> bool:
     return len(values) >= 2 and bool(np.all(np.diff(np.array(values, dtype=object)) == 1))
 
 
-def _fits(rows: Sequence[Sequence[str]], fmt: Format, layout: Layout, time_unit: str | None) -> bool:
-    first = rows[0]
-    if len(first) != len(layout.types):
+def _row_fits(row: Sequence[str], fmt: Format, layout: Layout, units: Sequence[str]) -> bool:
+    if len(row) != len(layout.types):
         return False
-    units = (time_unit,) if time_unit else fmt.time_units
-    for cell, code in zip(first, layout.types, strict=True):
+    for cell, code in zip(row, layout.types, strict=True):
         if not _cell_fits(cell, code):
             return False
         if code == "t" and not plausible_units(float(cell), units):
             return False
-    # a first column that steps by 1 is a row id, not a time
+    return True
+
+
+def _fits(rows: Sequence[Sequence[str]], fmt: Format, layout: Layout, time_unit: str | None) -> bool:
+    """Most of the first rows fit the layout (a bad row among them is reported by the reader), and
+    a first column of times does not step by 1 (that is a row id)."""
+    units = (time_unit,) if time_unit else fmt.time_units
+    fitting = sum(_row_fits(row, fmt, layout, units) for row in rows)
+    if not fitting or fitting * 2 < len(rows):
+        return False
     return not (layout.types[0] == "t" and _steps_by_one(rows, 0))
 
 
@@ -228,7 +235,7 @@ def detect_text(
     time_unit: str | None = None,
 ) -> Detection:
     """How to read a CSV whose first bytes are ``head`` (``complete``: the whole file)."""
-    text = head.decode("utf-8", errors="replace")
+    text = head.decode("utf-8", errors="replace").removeprefix("\ufeff")
     if b"\x00" in head or text.count("\ufffd") > len(text) // 20:
         raise DataError(
             f"{source}: not text (it starts with {printable(head[:12].decode('latin-1'), 40)!r}); "

@@ -55,3 +55,26 @@ class MarketEvents:
     def start_ns(self) -> int:
         """The first event's time, 0 for an empty batch."""
         return int(self.ts[0]) if len(self) else 0
+
+
+def concat_events(parts: list[MarketEvents]) -> MarketEvents:
+    """The events of ``parts`` one after the other, their symbol and provider tables merged."""
+    if len(parts) == 1:
+        return parts[0]
+    symbols = tuple(dict.fromkeys(s for part in parts for s in part.symbols))
+    providers = tuple(dict.fromkeys(p for part in parts for p in part.providers))
+
+    def recode(codes: np.ndarray, names: tuple[str, ...], merged: tuple[str, ...]) -> np.ndarray:
+        table = np.array([merged.index(n) for n in names], dtype=np.int32)
+        return table[codes] if len(codes) else codes.astype(np.int32)
+
+    return MarketEvents(
+        ts=np.concatenate([p.ts for p in parts]),
+        kind=np.concatenate([p.kind for p in parts]),
+        symbol=np.concatenate([recode(p.symbol, p.symbols, symbols) for p in parts]),
+        provider=np.concatenate([recode(p.provider, p.providers, providers) for p in parts]),
+        side=np.concatenate([p.side for p in parts]),
+        values=np.concatenate([p.values for p in parts], axis=1),
+        symbols=symbols,
+        providers=providers,
+    )

@@ -17,29 +17,33 @@ Parquet file."""
 
 @dataclass(frozen=True)
 class BadRow:
-    """A data row left out: 1-based data ``row``, file ``line`` (0 for a DataFrame), ``column``, ``reason``."""
+    """A data row left out: 1-based data ``row``, file ``line`` (0 for a DataFrame), ``column``,
+    ``reason``, and in a dataset of several files the ``file`` it is in."""
 
     row: int
     line: int
     column: str
     reason: str
+    file: str = ""
 
     def describe(self, source: str) -> str:
         """``data.csv: row 3 (line 4), column price: not a number 'abc'``."""
         where = f"row {self.row} (line {self.line})" if self.line else f"row {self.row}"
-        return f"{source}: {where}, column {self.column}: {self.reason}"
+        return f"{self.file or source}: {where}, column {self.column}: {self.reason}"
 
 
 @dataclass(frozen=True)
 class SourceFile:
     """One file a dataset was read from: its ``name`` (as given), ``sha256`` of its bytes, the
-    ``format`` detected, the data ``rows`` in it, and the ``member`` read from a zip archive."""
+    ``format`` detected, the data ``rows`` in it, the ``member`` read from a zip archive, and the
+    ``timestamp_unit`` its times were in."""
 
     name: str
     sha256: str
     format: str
     rows: int
     member: str | None = None
+    timestamp_unit: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,7 +52,8 @@ class MarketData:
     DataFrame the normalised columns; for a dataset of several files the hash of their hashes in
     order), the data ``rows`` read, the rows ``dropped``, the ``timestamp_unit`` found (``s``,
     ``ms``, ``us``, ``ns``, ``iso`` or ``datetime``), the detected ``format`` and the ``files``
-    read (empty for a DataFrame)."""
+    read (empty for a DataFrame); ``duplicates`` counts the rows of overlapping files dropped as
+    identical to rows already read."""
 
     events: MarketEvents
     sha256: str
@@ -64,5 +69,8 @@ class MarketData:
         """What a backtest records about its data: format, unit, and each file's name and sha256."""
         return {
             "data_format": self.format,
-            "data_files": [{"name": f.name, "sha256": f.sha256, "rows": f.rows} for f in self.files],
+            "data_files": [
+                {"name": f.name, "sha256": f.sha256, "rows": f.rows, "timestamp_unit": f.timestamp_unit}
+                for f in self.files
+            ],
         }

@@ -19,7 +19,7 @@ from meltica_lab.data import columns as conv
 from meltica_lab.data.detect import Detection, check_options, detect_names, detect_text, header_name
 from meltica_lab.data.events import KLINE, TICKER, TRADE, VALUE_COLUMNS, MarketEvents
 from meltica_lab.data.formats import TIME_UNITS, Format, Layout
-from meltica_lab.data.model import BadRow, DataSource, MarketData, SourceFile
+from meltica_lab.data.model import BadRow, MarketData, SourceFile
 from meltica_lab.data.source import DataFile, open_data_file, printable, unreadable
 from meltica_lab.errors import ConfigError, DataError
 from meltica_lab.hashing import hash_text
@@ -320,7 +320,14 @@ def read_file(path: str, options: ReadOptions) -> MarketData:
     columns = build(table, fmt, layout, options, source, symbol)
     events, dropped = _finish(columns, options, source, file if file.container != "parquet" else None, skip)
     digest = file.sha256()
-    described = SourceFile(name=str(file.path), sha256=digest, format=fmt.name, rows=columns.rows, member=file.member)
+    described = SourceFile(
+        name=str(file.path),
+        sha256=digest,
+        format=fmt.name,
+        rows=columns.rows,
+        member=file.member,
+        timestamp_unit=columns.unit,
+    )
     return MarketData(
         events=events,
         sha256=digest,
@@ -350,10 +357,3 @@ def read_frame(frame: pd.DataFrame, options: ReadOptions) -> MarketData:
         timestamp_unit=columns.unit,
         format=fmt.name,
     )
-
-
-def read_source(data: DataSource, options: ReadOptions) -> MarketData:
-    """One DataFrame or file path as market data."""
-    if isinstance(data, pd.DataFrame):
-        return read_frame(data, options)
-    return read_file(str(data), options)

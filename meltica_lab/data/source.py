@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ from typing import IO
 import pyarrow as pa
 
 from meltica_lab.errors import DataError
+from meltica_lab.files import ReadLimits, stat_regular
 from meltica_lab.hashing import hash_text
 
 _ZIP = (b"PK\x03\x04", b"PK\x05\x06")
@@ -99,18 +99,17 @@ def file_sha256(path: Path) -> str:
     return hash_text(digest)
 
 
+DATA_LIMITS = ReadLimits(max_bytes=256 << 30)
+"""Market data files are large (a day of BTCUSDT trades is ~100 MB zipped, far more unpacked): the
+bound only stops what cannot be a dump; the regular-file check is what matters."""
+
+
 def _check_regular(path: Path) -> os.stat_result:
     source = str(path)
     try:
-        info = path.stat()
+        info = stat_regular(path, what="data file", limits=DATA_LIMITS, error=DataError)
     except FileNotFoundError:
         raise DataError(f"{source}: data file not found", path=source) from None
-    except OSError as exc:
-        raise DataError(f"{source}: cannot read the data file ({exc.strerror})", path=source) from None
-    if stat.S_ISDIR(info.st_mode):
-        raise DataError(f"{source}: is a directory; expected a data file (or a glob such as dir/*.zip)", path=source)
-    if not stat.S_ISREG(info.st_mode):
-        raise DataError(f"{source}: not a regular file (a pipe or device); expected a data file", path=source)
     return info
 
 

@@ -67,7 +67,7 @@ def test_a_truncated_member_inside_a_good_directory_is_an_error(tmp_path):
 def test_a_fifo_is_refused_without_hanging(tmp_path):
     fifo = tmp_path / "t.csv"
     os.mkfifo(fifo)
-    with pytest.raises(DataError, match="not a regular file"):
+    with pytest.raises(DataError, match="data file is a FIFO"):
         load_market_data(fifo)
 
 
