@@ -37,7 +37,6 @@ from meltica_lab.errors import MelticaLabError, UsageError
 from meltica_lab.gateway import InstanceSummary, RegistryExport
 from meltica_lab.registry import Registry, edit_registry, load_registry, read_tag_history, registry_path
 from meltica_lab.runtime import Manager
-from meltica_lab.runtime.modules import remove_revision_files
 from meltica_lab.usage import UsageExport, UsageIndex, read_usage_export
 from meltica_lab.versions import version_key
 
@@ -588,7 +587,7 @@ def pruning_plan(
 
 
 def apply_pruning(plan: PruningPlan, root: str | PathLike[str], *, manager: Manager | None = None) -> pd.DataFrame:
-    """Delete the revisions the plan marks ``prune``, in one locked registry edit, then their files.
+    """Delete the revisions the plan marks ``prune`` and their files, in one registry transaction.
 
     Each is checked again at apply time and skipped if it is no longer in the registry, if a tag points
     at it now, or if an instance of ``manager`` (running or stopped) pins it; the manager's loader is
@@ -598,7 +597,6 @@ def apply_pruning(plan: PruningPlan, root: str | PathLike[str], *, manager: Mana
     base = Path(root)
     pins = {view.spec.hash for view in manager.instances()} if manager is not None else set()
     rows: list[tuple[str, str, str, str, str]] = []
-    removed_paths: list[str] = []
     with edit_registry(base, f"prune {len(plan.to_prune)} revision(s)", create=False) as draft:
         current = draft.registry()
         tagged = {entry.tag_target(tag) for entry in current.strategies.values() for tag in entry.tags}
@@ -615,10 +613,8 @@ def apply_pruning(plan: PruningPlan, root: str | PathLike[str], *, manager: Mana
             if why:
                 rows.append((strategy, digest, path, "skipped", why))
                 continue
-            removed_paths.append(draft.remove_revision(strategy, digest))
+            draft.remove_revision(strategy, digest)  # its file goes to the trash in the same transaction
             rows.append((strategy, digest, path, "deleted", "untagged, unused and unseen, as planned"))
-        remaining = draft.registry()
-    remove_revision_files(base, removed_paths, remaining)
     if manager is not None:
         manager.reload()
     return pd.DataFrame(rows, columns=["strategy", "hash", "path", "outcome", "why"])

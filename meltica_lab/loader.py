@@ -12,6 +12,7 @@ flat ``*.js``/``*.mjs`` file in it is one read-only revision, as the gateway did
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -31,7 +32,16 @@ from meltica_lab.jshost.limits import DEFAULT_LIMITS, Limits
 from meltica_lab.jshost.metadata import Metadata
 from meltica_lab.jshost.module import ModuleHost, ModuleReport
 from meltica_lab.module_cache import FileKey, ModuleCache, default_cache_dir
-from meltica_lab.registry import LATEST, ParsedRegistries, Registry, Resolution, RootGuard, load_registry, registry_path
+from meltica_lab.registry import (
+    LATEST,
+    ParsedRegistries,
+    Registry,
+    Resolution,
+    RootGuard,
+    load_registry,
+    recover_edits,
+    registry_path,
+)
 from meltica_lab.selectors import Selector
 
 RESOLUTION_CACHE_SIZE = 256
@@ -282,6 +292,8 @@ class Loader:
     def refresh(self) -> RefreshReport:
         """Re-read the registry and every revision; returns what it did. Problems do not abort it."""
         started = time.perf_counter()
+        with contextlib.suppress(RegistryError):  # a read-only root keeps what the crash left: still consistent
+            recover_edits(self.root, wait=False)  # an edit killed mid-way: see the settled registry
         registry = load_registry(self.root, follow_links=False, memo=self.registries)
         mode = "registry"
         if registry is None:

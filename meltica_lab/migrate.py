@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from meltica_lab.errors import MigrationError, RegistryError
+from meltica_lab.errors import ConflictError, MigrationError, RegistryError
 from meltica_lab.files import read_bytes
 from meltica_lab.jshost.module import ModuleHost
 from meltica_lab.registry import (
@@ -33,7 +33,7 @@ from meltica_lab.registry import (
     edit_registry,
     load_registry,
     module_relpath,
-    store_module,
+    recover_edits,
 )
 from meltica_lab.versions import newest
 
@@ -167,6 +167,14 @@ def _read(path: Path) -> bytes:
     return read_bytes(path, what="module", error=MigrationError)
 
 
+def _intact(path: Path, item: PlanItem) -> bool:
+    """Whether a registered revision's file is there with the planned bytes."""
+    try:
+        return content_hash(_read(path)) == item.hash
+    except FileNotFoundError:
+        return False
+
+
 def _discover(root: Path) -> list[Path]:
     """Every ``.js``/``.mjs`` file under the root, skipping hidden files and directories."""
     found = []
@@ -222,6 +230,8 @@ def plan_migration(
                 continue
             try:
                 data = _read(path)
+            except FileNotFoundError:  # removed since the walk listed it (a concurrent prune): not there to plan
+                continue
             except MigrationError as exc:  # a FIFO, a directory named *.js, a file over the size limit
                 conflicts.append(Conflict("unreadable", rel, exc.message))
                 continue
@@ -409,8 +419,9 @@ def apply_migration(plan: MigrationPlan) -> MigrationResult:
     """Carry out a plan made by :func:`plan_migration`.
 
     Refuses (changing nothing) when the plan has blocking conflicts or a source file changed since
-    planning. Order: copy and verify every file, merge the registry in one locked edit, then remove
-    the sources; an interruption at any point is completed by migrating again.
+    planning. Copying, verifying and merging the registry are one registry transaction (under its
+    lock, journaled: a crash before the registry is written removes the copies); the sources are
+    removed after it. An interruption at any point is completed by migrating again.
     """
     if plan.blocking:
         listed = "; ".join(c.message for c in plan.blocking)
@@ -418,32 +429,45 @@ def apply_migration(plan: MigrationPlan) -> MigrationResult:
             f"{plan.root}: {len(plan.blocking)} blocking conflict(s), nothing written: {listed}", path=str(plan.root)
         )
     root = plan.root
-    for item in plan.changes:
-        actual = content_hash(_read(root / item.file))
-        if actual != item.hash:
-            raise MigrationError(
-                f"{root / item.file} changed since the plan was made ({actual} != {item.hash}); plan again",
-                path=str(root / item.file),
-            )
     copied = []
-    for item in plan.items:
-        if item.action != "move":
-            continue
-        data = _read(root / item.file)
-        digest, rel = store_module(root, data, name=item.name, tag=item.tag, layout=plan.layout)
-        if rel != item.target or content_hash(_read(root / rel)) != item.hash or digest != item.hash:
-            raise MigrationError(
-                f"copy of {item.file} to {rel} failed verification; the source is kept", path=str(root / rel)
-            )
-        copied.append(rel)
     registered = []
+    # One registry transaction: copies, checks and registration happen under the registry lock, so a
+    # concurrent prune or upload sees either none of the migration or all of it; a crash before the
+    # registry is written removes the copies again (the sources are untouched until after it).
     with edit_registry(root, "migrate") as draft:
+        for item in plan.changes:
+            actual = content_hash(_read(root / item.file))
+            if actual != item.hash:
+                raise MigrationError(
+                    f"{root / item.file} changed since the plan was made ({actual} != {item.hash}); plan again",
+                    path=str(root / item.file),
+                )
         current = draft.registry()
         had_latest = {name for name, entry in current.strategies.items() if LATEST in entry.tags}
         for item in plan.items:
-            entry = current.strategies.get(item.name)
-            if item.action in ("skip", "conflict") or (entry is not None and item.hash in entry.hashes):
+            if item.action in ("skip", "conflict"):
                 continue
+            entry = current.strategies.get(item.name)
+            if entry is not None and item.hash in entry.hashes and _intact(root / entry.hashes[item.hash].path, item):
+                if item.tag not in entry.tags:  # the legacy file's tag names it: a prune must not take it
+                    draft.assign_tag(item.name, item.tag, item.hash)
+                continue
+            if item.file != item.target or item.action == "move":
+                # the target may have gone since planning (a prune): copy it (again) from the source
+                try:
+                    stored = draft.store(_read(root / item.file), name=item.name, tag=item.tag, layout=plan.layout)
+                except ConflictError:
+                    raise MigrationError(
+                        f"{root / item.target} holds other bytes than {item.file} now; plan again",
+                        path=str(root / item.target),
+                    ) from None
+                if stored.path != item.target or stored.hash != item.hash:
+                    raise MigrationError(
+                        f"copy of {item.file} to {stored.path} failed verification; the source is kept",
+                        path=str(root / stored.path),
+                    )
+                if stored.created:
+                    copied.append(stored.path)
             draft.add_revision(item.name, item.hash, item.tag, item.target)
             registered.append(item.target)
         for name, digest in plan.latest.items():
@@ -467,6 +491,8 @@ def migrate(
 ) -> MigrationPlan | MigrationResult:
     """Plan, and with ``write=True`` apply, the migration of ``root`` (the dry run is the default);
     ``host`` as for :func:`plan_migration`."""
+    if write:
+        recover_edits(root)  # plan on the settled tree, not on the files of an edit killed mid-way
     plan = plan_migration(root, layout=layout, usage=usage, host=host)
     return apply_migration(plan) if write else plan
 

@@ -15,6 +15,7 @@ import difflib
 import getpass
 import json
 import os
+import stat
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from meltica_lab.errors import (
     SelectorError,
 )
 from meltica_lab.files import (
+    check_regular,
     create_new,
     decode_text,
     fsync_dir,
@@ -46,6 +48,7 @@ from meltica_lab.files import (
     write_atomic,
 )
 from meltica_lab.hashing import content_hash  # re-exported: callers look for it here
+from meltica_lab.journal import INTENT_FILE, TRASH_DIR, Journal, recover
 from meltica_lab.selectors import HASH_PREFIX, Selector, is_full_hash, normalize_hash
 from meltica_lab.versions import version_key
 
@@ -121,6 +124,18 @@ class StrategyEntry:
     def tags_of(self, digest: str) -> tuple[str, ...]:
         """Every tag pointing at ``digest`` plus its primary tag, de-duplicated and sorted."""
         return self._tags_by_hash.get(digest, ())
+
+
+@dataclass(frozen=True)
+class StoredModule:
+    """A module file put in place by :meth:`RegistryDraft.store`: its ``hash`` and ``path`` (relative
+    to the root), whether the file was ``created`` now, and whether the bytes were already
+    ``registered`` as a revision of the strategy."""
+
+    hash: str
+    path: str
+    created: bool
+    registered: bool
 
 
 @dataclass(frozen=True)
@@ -589,10 +604,58 @@ class RegistryDraft:
     Methods validate as they go and raise without changing anything on disk.
     """
 
-    def __init__(self, root: Path, current: Registry | None) -> None:
+    def __init__(self, root: Path, current: Registry | None, journal: Journal | None = None) -> None:
         self.root = root
         self.before = current
         self.data: dict[str, Any] = current.to_dict() if current else {}
+        self.journal = journal
+        self.dropped: list[str] = []
+        self.files_removed: tuple[str, ...] = ()
+        """The module files the transaction removed (set when the block has committed)."""
+
+    def store(self, source: bytes, *, name: str, tag: str, layout: str | None = None) -> StoredModule:
+        """Put ``source`` on disk for ``name`` as part of this transaction (under the lock).
+
+        Bytes already registered for ``name`` with their file intact reuse it (``registered``). Else
+        the tag layout is used unless its path holds other bytes, then the hash layout (``layout``
+        forces one; its path holding other bytes is a :class:`ConflictError`). A file already there
+        with the same bytes is reused; a new one is journaled first, so a failed or crashed
+        transaction removes it again.
+        """
+        digest = content_hash(source)
+        key = check_segment(name.strip().lower(), "strategy name")
+        known = (self.data.get(key) or {}).get("hashes") or {}
+        if digest in known:
+            rel = str(known[digest]["path"])
+            if self._holds(rel, source):
+                return StoredModule(digest, rel, created=False, registered=True)
+        layouts = [layout] if layout is not None else ["tag", "hash"]
+        for chosen in layouts:
+            rel = module_relpath(key, tag, digest, chosen)
+            target = self.root / rel
+            if not (target.exists() or target.is_symlink()):
+                try:
+                    if self.journal is not None:
+                        self.journal.will_create(rel)
+                    store_module(self.root, source, name=key, tag=tag, layout=chosen)
+                except OSError as exc:
+                    raise RegistryError(
+                        f"{exc.filename or target}: cannot write the module file: {exc.strerror}", path=str(target)
+                    ) from None
+                return StoredModule(digest, rel, created=True, registered=False)
+            if self._holds(rel, source):
+                return StoredModule(digest, rel, created=False, registered=False)
+        raise ConflictError(
+            f"{self.root / rel} already holds different bytes; a module file is never overwritten "
+            "(use the hash layout, or another tag)",
+            path=str(self.root / rel),
+        )
+
+    def _holds(self, rel: str, source: bytes) -> bool:
+        try:
+            return read_bytes(self.root / rel, what="module", error=RegistryError) == source
+        except FileNotFoundError:
+            return False
 
     def registry(self) -> Registry:
         """The draft as a validated :class:`Registry`."""
@@ -660,11 +723,14 @@ class RegistryDraft:
 
     def remove_revision(self, name: str, digest: str) -> str:
         """Drop a revision and every tag on it; returns its path. ``latest`` moves to the newest
-        remaining revision (semantic-version order of primary tags); the entry goes with its last hash."""
+        remaining revision (semantic-version order of primary tags); the entry goes with its last hash.
+        Its file, when no remaining revision uses it, goes to the trash in the same transaction and
+        is deleted once the registry is written (:attr:`files_removed`)."""
         key = name.strip().lower()
         full = self._known_hash(name, digest)
         entry = self._entry(name)
         path = entry["hashes"].pop(full)["path"]
+        self.dropped.append(str(path))
         was_latest = any(
             t == LATEST and normalize_hash(v, allow_prefix=False) == full for t, v in entry["tags"].items()
         )
@@ -684,11 +750,16 @@ def edit_registry(root: str | Path, reason: str, *, create: bool = True) -> Iter
         with edit_registry(root, "promote v1.2.0") as draft:
             draft.assign_tag("momentum", "prod", digest)
 
-    Holds an inter-process lock for the whole block, starts from the file as it is now, and on a
-    clean exit validates the result, writes it to a temporary file, fsyncs and atomically replaces
-    the registry, then appends each tag change to the history. An exception leaves the file as it was.
+    Holds an inter-process lock for the whole block, first finishing or undoing what a crashed edit
+    left (:mod:`meltica_lab.journal`), then starts from the file as it is now. Module files stored with
+    :meth:`RegistryDraft.store` and files of removed revisions are part of the same transaction. On a
+    clean exit it validates the result, moves the files of removed revisions to the trash, appends
+    each tag change to the history, atomically replaces the registry (through a symlink, keeping its
+    mode) and empties the trash. An exception, or a crash at any point, leaves registry, files and
+    history as they were (or, after the replace, as they are meant to be).
     """
     root_path = Path(root)
+    path = registry_path(root_path)
     if not root_path.is_dir():
         raise RegistryError(f"strategies root {root_path} is not a directory", path=str(root_path))
     lock = FileLock(str(root_path / LOCK_FILE), timeout=LOCK_TIMEOUT_SECONDS)
@@ -696,24 +767,111 @@ def edit_registry(root: str | Path, reason: str, *, create: bool = True) -> Iter
         lock.acquire()
     except Timeout:
         raise RegistryError(
-            f"{registry_path(root_path)}: another process holds the registry lock {LOCK_FILE} "
-            f"for more than {LOCK_TIMEOUT_SECONDS:g} s",
-            path=str(registry_path(root_path)),
+            f"{path}: another process holds the registry lock {LOCK_FILE} for more than {LOCK_TIMEOUT_SECONDS:g} s",
+            path=str(path),
+        ) from None
+    except OSError as exc:
+        raise RegistryError(
+            f"{root_path / LOCK_FILE}: cannot take the registry lock: {exc.strerror} (is the root read-only?)",
+            path=str(root_path / LOCK_FILE),
         ) from None
     try:
+        history = root_path / HISTORY_FILE
+        _check_writable_file(history, "tag history")
+        _check_writable_file(path, "registry")
+        try:
+            recover(root_path, path, history)
+        except OSError as exc:
+            raise RegistryError(
+                f"{root_path}: cannot finish a crashed registry edit: {exc.strerror}", path=str(root_path)
+            ) from None
         current = load_registry(root_path)
         if current is None and not create:
-            raise RegistryError(f"{registry_path(root_path)} does not exist", path=str(registry_path(root_path)))
-        draft = RegistryDraft(root_path, current)
-        yield draft
-        updated = draft.registry()
-        text = updated.dumps()
-        if current is not None and current.path and text == registry_path(root_path).read_text("utf-8"):
-            return
-        atomic_write(registry_path(root_path), text.encode("utf-8"))
-        _append_history(root_path, _tag_changes(current, updated, reason))
+            raise RegistryError(f"{path} does not exist", path=str(path))
+        journal = Journal(root_path, path, history)
+        draft = RegistryDraft(root_path, current, journal)
+        try:
+            yield draft
+        except BaseException:
+            journal.roll_back()
+            raise
+        try:
+            updated = draft.registry()
+            text = updated.dumps().encode("utf-8")
+            used = {loc.path for entry in updated.strategies.values() for loc in entry.hashes.values()}
+            doomed = list(dict.fromkeys(rel for rel in draft.dropped if rel not in used))
+            _check_inside(root_path, doomed)
+            unchanged = current is not None and current.path is not None and text == _current_bytes(path)
+            if unchanged and not journal.created and not doomed:
+                return
+            changes = _tag_changes(current, updated, reason)
+            journal.move_to_trash(doomed)
+            journal.commit(text, _history_text(changes), lambda data: _append_history(root_path, data))
+            draft.files_removed = tuple(doomed)
+        except OSError as exc:
+            journal.roll_back()
+            raise RegistryError(
+                f"{exc.filename or path}: cannot write the registry edit: {exc.strerror}; nothing was changed",
+                path=str(exc.filename or path),
+            ) from None
+        except BaseException:
+            journal.roll_back()
+            raise
     finally:
         lock.release()
+
+
+def recover_edits(root: str | Path, *, wait: bool = True) -> str | None:
+    """Finish or undo, now, what a registry edit killed mid-way left (see :mod:`meltica_lab.journal`);
+    every edit does this first, readers call it to see the settled state. Costs one ``stat`` when
+    there is nothing to do. Returns ``"committed"``/``"rolled back"``, or ``None`` if nothing was left
+    (or, with ``wait=False``, when another process holds the lock: its edit is still running).
+    """
+    root_path = Path(root)
+    if not (root_path / INTENT_FILE).exists() and not (root_path / TRASH_DIR).exists():
+        return None
+    lock = FileLock(str(root_path / LOCK_FILE), timeout=LOCK_TIMEOUT_SECONDS if wait else 0)
+    try:
+        with lock:
+            return recover(root_path, registry_path(root_path), root_path / HISTORY_FILE)
+    except Timeout:
+        if not wait:
+            return None
+        raise RegistryError(
+            f"{root_path}: another process holds the registry lock {LOCK_FILE} for more than "
+            f"{LOCK_TIMEOUT_SECONDS:g} s",
+            path=str(root_path),
+        ) from None
+    except OSError as exc:
+        raise RegistryError(
+            f"{root_path}: cannot finish a crashed registry edit: {exc.strerror or exc}",
+            path=str(root_path),
+        ) from None
+
+
+def _check_writable_file(path: Path, what: str) -> None:
+    """A file the transaction will replace or append to must be a regular file (or not exist yet)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(st.st_mode):
+        check_regular(st, path, what=what, error=RegistryError)
+
+
+def _check_inside(root: Path, rels: list[str]) -> None:
+    base = root.resolve()
+    for rel in rels:
+        target = (root / rel).resolve()
+        if not target.is_relative_to(base) or target == base:
+            raise RegistryError(f"refusing to delete {rel!r}: it resolves outside the root {base}", path=rel)
+
+
+def _current_bytes(path: Path) -> bytes | None:
+    try:
+        return read_bytes(path, what="registry", error=RegistryError)
+    except FileNotFoundError:
+        return None
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -722,15 +880,16 @@ def atomic_write(path: Path, data: bytes) -> None:
     write_atomic(path, data)
 
 
-def _append_history(root: Path, changes: list[TagChange]) -> None:
-    if not changes:
-        return
-    text = "".join(json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in changes)
+def _history_text(changes: list[TagChange]) -> bytes:
+    return "".join(json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in changes).encode("utf-8")
+
+
+def _append_history(root: Path, text: bytes) -> None:
     with open(root / HISTORY_FILE, "a+b") as handle:
         # A record cut short by a crash has no line end; appended to, it would swallow the first new
         # record into one unreadable line. It was never a complete record: drop it (the lock is held).
         handle.truncate(_complete_lines_end(handle))
-        handle.write(text.encode("utf-8"))
+        handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
 

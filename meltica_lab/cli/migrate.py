@@ -6,6 +6,7 @@ import argparse
 
 from meltica_lab.cli.common import add_json, add_root, print_json, root_of, short, table
 from meltica_lab.migrate import MigrationPlan, MigrationResult, apply_migration, plan_migration
+from meltica_lab.registry import recover_edits
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,6 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the plan (and what was done with --write). Exit 1 when blocking conflicts remain."""
+    if args.write:
+        recover_edits(root_of(args))  # plan on the settled tree, not on the files of an edit killed mid-way
     plan = plan_migration(root_of(args), layout=args.layout, usage=args.usage)
     result = apply_migration(plan) if args.write and not plan.blocking else None
     if args.json:

@@ -11,8 +11,7 @@ from collections.abc import Iterable
 from meltica_lab.errors import InUseError, ModuleError, NotFoundError, SelectorError
 from meltica_lab.jshost.diagnostics import Diagnostic
 from meltica_lab.jshost.module import ModuleHost
-from meltica_lab.registry import LATEST, Registry, check_segment, content_hash, edit_registry, load_registry
-from meltica_lab.runtime.modules import remove_revision_files, store_revision_file
+from meltica_lab.registry import LATEST, Registry, check_segment, edit_registry, load_registry
 from meltica_lab.runtime.refreshing import Refreshing
 from meltica_lab.runtime.results import Deletion, Rollback, TagAssignment, TagDeletion, UploadResult
 from meltica_lab.selectors import Selector, normalize_hash
@@ -54,40 +53,22 @@ class ModuleOperations(Refreshing):
             name = check_segment(metadata.name, "strategy name")
             check_segment(chosen, "tag")
             extra = tuple(dict.fromkeys(check_segment(a.strip(), "alias") for a in aliases if a.strip()))
-            existing = self._registered_location(name, data)
-            created = False
-            if existing is None:
-                digest, rel, created = store_revision_file(self.root, data, name=name, tag=chosen)
-            else:
-                digest, rel = existing
-            try:
-                with edit_registry(self.root, f"upload {name}:{chosen}") as draft:
-                    if existing is None:
-                        draft.add_revision(name, digest, chosen, rel)
-                    else:
-                        draft.assign_tag(name, chosen, digest)
-                    for alias in extra:
-                        draft.assign_tag(name, alias, digest)
-                    if promote_latest:
-                        draft.assign_tag(name, LATEST, digest)
-                    latest = draft.registry().strategies[name].default_hash() == digest
-            except BaseException:
-                if created:
-                    remove_revision_files(self.root, [rel], load_registry(self.root) or Registry({}))
-                raise
+            # One transaction: the file is stored (or found) and registered under the registry lock, so a
+            # concurrent prune cannot delete what this upload confirms, nor a concurrent upload take its path.
+            with edit_registry(self.root, f"upload {name}:{chosen}") as draft:
+                stored = draft.store(data, name=name, tag=chosen)
+                digest, rel, created = stored.hash, stored.path, stored.created
+                if stored.registered:
+                    draft.assign_tag(name, chosen, digest)
+                else:
+                    draft.add_revision(name, digest, chosen, rel)
+                for alias in extra:
+                    draft.assign_tag(name, alias, digest)
+                if promote_latest:
+                    draft.assign_tag(name, LATEST, digest)
+                latest = draft.registry().strategies[name].default_hash() == digest
             self._loader.refresh()
             return UploadResult(name, digest, chosen, extra, rel, str(self.root), created, latest)
-
-    def _registered_location(self, name: str, data: bytes) -> tuple[str, str] | None:
-        """``(hash, path)`` when these bytes are already a revision of ``name`` with its file intact."""
-        digest = content_hash(data)
-        registry = load_registry(self.root)
-        entry = registry.strategies.get(name) if registry else None
-        location = entry.hashes.get(digest) if entry else None
-        if location is None:
-            return None
-        path = self.root / location.path
-        return (digest, location.path) if path.is_file() and path.read_bytes() == data else None
 
     def assign_tag(self, name: str, tag: str, hash: str, refresh: bool = True) -> TagAssignment:
         """Point ``tag`` of ``name`` at ``hash`` (full or a unique prefix); recorded in the tag history.
@@ -138,9 +119,10 @@ class ModuleOperations(Refreshing):
             entry = registry.strategies[name]
             tags = tuple(sorted(t for t in entry.tags if entry.tag_target(t) in hashes))
             with edit_registry(self.root, f"delete {selector.strip()}", create=False) as draft:
-                paths = [draft.remove_revision(name, digest) for digest in hashes]
+                for digest in hashes:
+                    draft.remove_revision(name, digest)
                 remaining = draft.registry()
-            files = remove_revision_files(self.root, paths, remaining)
+            files = draft.files_removed
             self._loader.refresh()
             latest = remaining.strategies[name].default_hash() if name in remaining.strategies else None
             return Deletion(

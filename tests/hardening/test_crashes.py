@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from meltica_lab.journal import INTENT_FILE, TRASH_DIR
 from meltica_lab.migrate import migrate, plan_migration
 from meltica_lab.registry import HISTORY_FILE, LOCK_FILE, content_hash, edit_registry, load_registry, read_tag_history
 from meltica_lab.runtime import Manager
@@ -41,7 +42,9 @@ def _context() -> multiprocessing.context.BaseContext:
     # Victims fork from a server that has imported meltica-lab once (no V8 isolate exists there), so a
     # trial costs milliseconds of start-up instead of a second of imports.
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["tests.hardening.workers", "meltica_lab.runtime", "meltica_lab.cli.migrate"])
+    context.set_forkserver_preload(
+        ["tests.hardening.workers", "meltica_lab.runtime", "meltica_lab.cli.migrate", "meltica_lab.analysis"]
+    )
     return context
 
 
@@ -100,20 +103,50 @@ def assert_sound(root: Path, expected_sources: set[bytes]) -> None:
     registry = load_registry(root)
     assert registry is not None
     registered = set()
+    trashed = {p.relative_to(t).as_posix(): p for t in (root / TRASH_DIR).glob("*") for p in t.rglob("*")}
     for entry in registry.strategies.values():
         for digest, location in entry.hashes.items():
-            assert content_hash((root / location.path).read_bytes()) == digest, location.path
+            # a removal killed before it committed has the file in its trash, put back by the next edit
+            path = root / location.path if (root / location.path).exists() else trashed.get(location.path)
+            assert path is not None, f"{location.path} is registered but neither on disk nor in the trash"
+            assert content_hash(path.read_bytes()) == digest, location.path
             registered.add(location.path)
     for path in root.rglob("*"):
         if not path.is_file():
             continue
         rel = path.relative_to(root).as_posix()
+        if rel.startswith(TRASH_DIR + "/"):
+            continue  # files of revisions being removed, moved aside until the removal commits
         if path.name.startswith("."):
-            # the lock, or a temporary file whose writer was killed before renaming it
-            assert path.name == LOCK_FILE or path.name.endswith(".tmp"), rel
+            # the lock, the journal of the killed edit, or a temporary file it had not renamed yet
+            assert path.name in (LOCK_FILE, INTENT_FILE) or path.name.endswith(".tmp"), rel
         elif path.suffix == ".js":
             assert path.read_bytes() in expected_sources, f"{rel} holds bytes nobody wrote"
     read_tag_history(root)
+
+
+def assert_recovered(root: Path, *, flat: bool = False) -> None:
+    """After the next transaction: nothing half-done is left, and registry, files and history agree.
+
+    No temporary file, intent or trash remains; every module file in the layout is registered (with
+    ``flat``, files directly in the root are legacy files still to migrate); and for every tag the
+    tag history's last record for it ends where the registry points it (tags removed end at none).
+    """
+    registry = load_registry(root)
+    assert registry is not None
+    registered = {loc.path for e in registry.strategies.values() for loc in e.hashes.values()}
+    leftovers = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.name.endswith(".tmp")]
+    assert leftovers == []
+    assert not (root / INTENT_FILE).exists()
+    assert not (root / TRASH_DIR).exists()
+    for path in root.rglob("*.js"):
+        rel = path.relative_to(root).as_posix()
+        assert rel in registered or (flat and "/" not in rel), f"{rel} is on disk but not registered"
+    last: dict[tuple[str, str], str | None] = {}
+    for change in read_tag_history(root):
+        last[(change.strategy, change.tag)] = change.to_hash
+    now = {(name, tag): e.tag_target(tag) for name, e in registry.strategies.items() for tag in e.tags}
+    assert {k: v for k, v in last.items() if v is not None} == now
 
 
 # -- registry edits --------------------------------------------------------------------------------------
@@ -133,6 +166,7 @@ def kill_registry_edits(template: Path, workdir: Path, trials: int) -> None:
         with edit_registry(trial.root, "after the crash") as draft:  # the lock died with the writer
             draft.assign_tag(CLEAN, "after", draft.registry().resolve(CLEAN).hash)
         assert read_tag_history(trial.root)[-1].tag == "after"
+        assert_recovered(trial.root)
 
 
 def test_kill_9_during_registry_edits_leaves_a_valid_registry(edit_template: Path, tmp_path: Path):
@@ -157,13 +191,11 @@ def kill_uploads(template: Path, workdir: Path, trials: int) -> None:
     cache = str(workdir / "cache")
     for trial in run_trials(template, workdir, workers.endless_uploads, (cache,), spread(trials, 0.8, trials)):
         assert_sound(trial.root, sources)
-        registered = {loc.path for e in load_registry(trial.root).strategies.values() for loc in e.hashes.values()}
-        orphans = [p for p in trial.root.rglob("*.js") if p.relative_to(trial.root).as_posix() not in registered]
         with Manager(trial.root, cache_dir=cache) as manager:
-            for orphan in orphans:  # a file stored just before the kill: uploading it again registers it
-                result = manager.upload(orphan.read_bytes())
-                assert (result.relpath, result.created) == (orphan.relative_to(trial.root).as_posix(), False)
-        assert_sound(trial.root, sources)
+            # the next upload first undoes the killed one (a file it stored is removed), then stores its own
+            result = manager.upload(workers.revision_source(1, 0))
+        assert (trial.root / result.relpath).is_file()
+        assert_recovered(trial.root)
 
 
 def test_kill_9_during_uploads_loses_no_file_and_leaves_none_half_written(edit_template: Path, tmp_path: Path):
@@ -197,6 +229,7 @@ def kill_migrations(template: Path, workdir: Path, trials: int) -> None:
         interrupted += bool(plan_migration(trial.root).changes)
         migrate(trial.root, write=True)
         assert_sound(trial.root, sources)
+        assert_recovered(trial.root)
         assert list(trial.root.glob("*.js")) == []
         registered = {d for e in load_registry(trial.root).strategies.values() for d in e.hashes}
         assert {content_hash(data) for data in flat} <= registered
@@ -208,6 +241,39 @@ def test_kill_9_during_migrate_write_is_completed_by_migrating_again(flat_templa
     kill_migrations(flat_template, tmp_path, QUICK_TRIALS)
 
 
+# -- prune --apply -----------------------------------------------------------------------------------
+@pytest.fixture
+def prune_template(tmp_path: Path) -> Path:
+    """A root with alpha tagged and 30 revisions no tag points at: all of them prunable."""
+    root = tmp_path / "prune"
+    root.mkdir()
+    register(root, CLEAN_SOURCE, CLEAN, "v1.0.0")
+    for step in range(30):
+        digest = register(root, workers.untagged_source(step), CLEAN, f"old{step}", latest=False)
+        with edit_registry(root, "untag") as draft:
+            draft.remove_tag(CLEAN, f"old{step}", allow_orphan=True)
+        assert draft.registry().strategies[CLEAN].tags_of(digest) == (f"old{step}",)  # the primary tag only
+    return root
+
+
+def kill_prunes(template: Path, workdir: Path, trials: int) -> None:
+    sources = {p.read_bytes() for p in template.rglob("*.js")}
+    (calibration,) = run_trials(template, workdir / "calibration", workers.prune_forever, (), [None])
+    assert calibration.finished
+    window = 1.3 * calibration.elapsed
+    for trial in run_trials(template, workdir, workers.prune_forever, (), spread(trials, window, trials)):
+        assert_sound(trial.root, sources)
+        with edit_registry(trial.root, "after the crash"):
+            pass  # any transaction finishes or undoes the killed prune
+        assert_recovered(trial.root)
+        # a pruned revision never comes back: migrating finds nothing to register
+        assert plan_migration(trial.root).changes == ()
+
+
+def test_kill_9_during_prune_apply_never_resurrects_a_pruned_file(prune_template: Path, tmp_path: Path):
+    kill_prunes(prune_template, tmp_path, QUICK_TRIALS + 4)
+
+
 # -- the full count --------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_kill_9_at_105_random_points_of_edits_uploads_and_migrations(
@@ -216,3 +282,8 @@ def test_kill_9_at_105_random_points_of_edits_uploads_and_migrations(
     kill_registry_edits(edit_template, tmp_path / "edits", SLOW_TRIALS)
     kill_uploads(edit_template, tmp_path / "uploads", SLOW_TRIALS)
     kill_migrations(flat_template, tmp_path / "migrations", SLOW_TRIALS)
+
+
+@pytest.mark.slow
+def test_kill_9_at_50_random_points_of_prune_apply(prune_template: Path, tmp_path: Path):
+    kill_prunes(prune_template, tmp_path, 50)

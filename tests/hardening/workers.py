@@ -101,3 +101,58 @@ def write_migration(root: str, ready: str) -> None:
     args.func(args)
     Path(ready + ".done").touch()
     time.sleep(60)  # wait to be killed, so that every trial ends the same way
+
+
+# -- racers: each waits for ``go`` so that both sides of a race start together -----------------------------
+def _wait_for(go: str, out: str) -> None:
+    Path(out + ".ready").touch()
+    while not os.path.exists(go):
+        time.sleep(0.001)
+
+
+def untagged_source(step: int) -> str:
+    """A revision of ``alpha`` the race tests register without any tag pointing at it (prunable)."""
+    return strategy_source(CLEAN, f"old{step}", create=f"/* untagged {step} */")
+
+
+def prune_once(root: str, go: str, out: str) -> None:
+    """Plan a prune of everything unused (``days=0``) and apply it, as ``prune --apply`` does."""
+    from meltica_lab.analysis import apply_pruning, pruning_plan
+
+    plan = pruning_plan(root, days=0)
+    _wait_for(go, out)
+    outcome = apply_pruning(plan, root)
+    Path(out).write_text(json.dumps(outcome.to_dict(orient="records")), encoding="utf-8")
+
+
+def upload_all(root: str, cache: str, sources: list[str], go: str, out: str) -> None:
+    """Upload each source in order through the runtime manager; logs each result."""
+    from meltica_lab.runtime import Manager
+
+    done = []
+    with Manager(root, cache_dir=cache) as manager:
+        _wait_for(go, out)
+        for source in sources:
+            result = manager.upload(source, promote_latest=False)
+            done.append({"hash": result.hash, "tag": result.tag, "path": result.relpath, "created": result.created})
+    Path(out).write_text(json.dumps(done), encoding="utf-8")
+
+
+def migrate_once(root: str, go: str, out: str) -> None:
+    """``migrate --write`` once the race starts."""
+    from meltica_lab.migrate import migrate
+
+    _wait_for(go, out)
+    result = migrate(root, write=True)
+    Path(out).write_text(json.dumps({"registered": list(result.registered)}), encoding="utf-8")
+
+
+def prune_forever(root: str, ready: str) -> None:
+    """A prune of every unused revision, then waiting to be killed (a crash victim)."""
+    from meltica_lab.analysis import apply_pruning, pruning_plan
+
+    plan = pruning_plan(root, days=0)
+    Path(ready).touch()
+    apply_pruning(plan, root)
+    Path(ready + ".done").touch()
+    time.sleep(60)
