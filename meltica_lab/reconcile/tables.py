@@ -11,6 +11,7 @@ on a buy, or got less on a sell, than the backtest did.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -131,12 +132,13 @@ def _common(pairs: Pairs, live: pd.DataFrame, bt: pd.DataFrame, resolution_ns: i
     }
 
 
-def _ordered(frame: pd.DataFrame, c: Mapping[str, np.ndarray]) -> pd.DataFrame:
-    """Rows by time (the live time where there is one), then status, deterministically."""
+def _ordered(columns: dict[str, Any], c: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """The table, rows by time (the live time where there is one), then status, then order ids:
+    sorted as arrays, so the frame is built once."""
     when = np.where(c["has_live"], c["live_ns"], c["bt_ns"])
-    rank = pd.Categorical(frame["status"], categories=STATUSES).codes
-    order = np.lexsort((frame["backtest_order_id"].to_numpy(str), frame["live_order_id"].to_numpy(str), rank, when))
-    return frame.iloc[order].reset_index(drop=True)
+    rank = pd.Categorical(columns["status"], categories=STATUSES).codes
+    order = np.lexsort((columns["backtest_order_id"].astype(str), columns["live_order_id"].astype(str), rank, when))
+    return pd.DataFrame({name: values[order] for name, values in columns.items()})
 
 
 def _slippage_bps(side: np.ndarray, live_price: np.ndarray, bt_price: np.ndarray) -> np.ndarray:
@@ -172,7 +174,7 @@ def fill_table(
     with np.errstate(invalid="ignore", divide="ignore"):
         live_fee = _take(live["fee_quote"].to_numpy(np.float64), li, np.nan) * q / live_q
         bt_fee = _take(bt["fee"].to_numpy(np.float64), bi, np.nan) * q / bt_q
-    frame = pd.DataFrame(
+    return _ordered(
         {
             "status": c["status"],
             "symbol": c["symbol"],
@@ -193,9 +195,9 @@ def fill_table(
             "live_execution_id": _take(live["execution_id"].to_numpy(object), li, ""),
             "backtest_order_id": bt_orders,
             "note": _fill_notes(c, q, live_q, bt_q, bt_orders, tolerance_ns, closed_live_orders or {}),
-        }
+        },
+        c,
     )
-    return _ordered(frame, c)
 
 
 def _fill_notes(
@@ -280,7 +282,7 @@ def order_table(live: pd.DataFrame, bt: pd.DataFrame, *, tolerance_ns: int, reso
             notes.append(f"no backtest {side} {symbol} order within {within} (live {lo})")
         else:
             notes.append(f"no live {side} {symbol} order within {within} (backtest {bo})")
-    frame = pd.DataFrame(
+    return _ordered(
         {
             "status": c["status"],
             "symbol": c["symbol"],
@@ -304,9 +306,9 @@ def order_table(live: pd.DataFrame, bt: pd.DataFrame, *, tolerance_ns: int, reso
             "live_client_order_id": _take(live["client_order_id"].to_numpy(object), li, ""),
             "backtest_order_id": _take(bt["client_order_id"].to_numpy(object), bi, ""),
             "note": np.asarray(notes, dtype=object),
-        }
+        },
+        c,
     )
-    return _ordered(frame, c)
 
 
 def closed_orders(orders: pd.DataFrame) -> dict[str, tuple[str, str]]:
@@ -329,7 +331,7 @@ def _side_rows(fills: pd.DataFrame, side: str) -> pd.DataFrame:
     sign = np.where(kept["side"].to_numpy() == "Buy", 1.0, -1.0)
     return pd.DataFrame(
         {
-            "time": kept[f"{side}_time"].to_numpy(),
+            "time": kept[f"{side}_time"].dt.tz_convert(None).to_numpy("datetime64[ns]"),
             "symbol": kept["symbol"].to_numpy(),
             "signed": sign * kept["quantity"].to_numpy(),
             "price": kept[f"{side}_price"].to_numpy(),
