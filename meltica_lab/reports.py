@@ -11,8 +11,14 @@ Parameters arrive in three ways, all supported: Python values (the API), text fr
 Papermill's own CLI hands ``-p`` values that are not plain scalars over as text; the notebooks call
 :func:`as_mapping` / :func:`as_list` on such parameters, which accept either form.
 
-Relative paths in parameters are relative to the notebook's folder: papermill runs the kernel there
-by default here, as JupyterLab and nbval do, so a notebook's defaults work in all three.
+Paths: the kernel runs in the notebook's folder, as in JupyterLab and nbval, so a notebook's own
+defaults (``../strategies``) work in all three. A path *given* to :func:`run_report` (a parameter the
+notebook marks ``# type: path``) is relative to the directory the user ran from instead, and is
+handed to the notebook resolved, so ``-p data examples/data/btc_trades.csv`` from the project folder
+means that file and an error names the full path it tried. URLs are left as they are.
+
+The kernel talks to papermill over local IPC sockets (where the platform has them) in a private
+temporary folder, so it does not warn about unencrypted TCP into the user's terminal.
 
 The HTML export drops the saved widget state: without it nbconvert falls back to each widget's
 static ``text/html`` representation, so reports stay readable without a kernel or a network.
@@ -23,6 +29,7 @@ from __future__ import annotations
 import copy
 import os
 import shutil
+import socket as socket_module
 import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -39,6 +46,12 @@ NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 """The project's notebooks (present in a source checkout); bare names given to :func:`find_notebook` look here."""
 
 NOTEBOOK_SUFFIX = ".ipynb"
+
+PATH_TYPE = "path"
+"""The type comment (``name = "x"  # type: path  help``) that marks a notebook parameter as a path."""
+
+TEXT_TYPES = ("str", PATH_TYPE)
+"""Parameter types whose command-line text is kept as typed (not parsed as YAML)."""
 
 
 class _ParameterLoader(yaml.SafeLoader):
@@ -150,13 +163,16 @@ def notebook_parameters(notebook: str | Path) -> dict[str, NotebookParameter]:
 
 def parse_cli_parameters(notebook: str | Path, pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
     """``-p KEY VALUE`` pairs as values: YAML-parsed, except that a parameter the notebook annotates as
-    ``str`` keeps its text as typed (a selector or hash such as ``12345678`` must not become a number)."""
+    ``str`` or marks ``# type: path`` keeps its text as typed (a selector or hash such as ``12345678``
+    must not become a number)."""
     declared = notebook_parameters(notebook)
     values: dict[str, Any] = {}
     for key, text in pairs:
         parameter = declared.get(key)
         values[key] = (
-            text if parameter is not None and parameter.type_name == "str" else parse_parameter_value(text, name=key)
+            text
+            if parameter is not None and parameter.type_name in TEXT_TYPES
+            else parse_parameter_value(text, name=key)
         )
     return values
 
@@ -174,16 +190,39 @@ def check_parameters(notebook: str | Path, parameters: Mapping[str, Any]) -> Non
         )
 
 
+def resolve_path_parameters(
+    notebook: str | Path, parameters: Mapping[str, Any], base: str | Path | None = None
+) -> dict[str, Any]:
+    """``parameters`` with every relative path given for a ``# type: path`` parameter made absolute
+    against ``base`` (default: the current directory); URLs, absolute paths and ``None`` stay."""
+    declared = notebook_parameters(notebook)
+    origin = Path(base) if base is not None else Path.cwd()
+    out = dict(parameters)
+    for name, value in parameters.items():
+        parameter = declared.get(name)
+        if parameter is None or parameter.type_name != PATH_TYPE or not isinstance(value, str | os.PathLike):
+            continue
+        text = os.fspath(value)
+        if "://" in text or not text:
+            continue
+        out[name] = str((origin / Path(text).expanduser()).resolve())
+    return out
+
+
 @dataclass(frozen=True)
 class Report:
     """A finished run: the source ``notebook``, the ``executed`` copy, its ``html`` export (``None``
-    when not asked for), the ``parameters`` passed and the wall ``seconds`` including kernel start."""
+    when not asked for), the ``parameters`` passed (paths resolved), the wall ``seconds`` of the whole
+    run (parameter check, kernel start, execution, export) and of its parts (``execute_seconds``:
+    kernel start and cells, ``export_seconds``: the HTML export)."""
 
     notebook: Path
     executed: Path
     html: Path | None
     parameters: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     seconds: float = 0.0
+    execute_seconds: float = 0.0
+    export_seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -193,6 +232,8 @@ class Report:
             "html": str(self.html) if self.html else None,
             "parameters": dict(self.parameters),
             "seconds": round(self.seconds, 3),
+            "execute_seconds": round(self.execute_seconds, 3),
+            "export_seconds": round(self.export_seconds, 3),
         }
 
 
@@ -232,6 +273,17 @@ def _failure(notebook: Path, exc: Exception) -> MelticaLabError:
     return NotebookError(f"{notebook}: could not be executed: {type(exc).__name__}: {exc}", path=str(notebook))
 
 
+def _kernel_config(sockets: Path) -> Any:
+    """Kernel manager settings: IPC sockets under ``sockets`` where the platform has Unix sockets."""
+    from traitlets.config import Config
+
+    config = Config()
+    if hasattr(socket_module, "AF_UNIX"):
+        config.KernelManager.transport = "ipc"
+        config.KernelManager.ip = str(sockets / "kernel")
+    return config
+
+
 def run_report(
     notebook: str | Path,
     *,
@@ -241,6 +293,7 @@ def run_report(
     html: bool = True,
     kernel_name: str | None = None,
     cwd: str | Path | None = None,
+    base: str | Path | None = None,
     progress: bool = False,
     start_timeout: int = 60,
 ) -> Report:
@@ -248,23 +301,27 @@ def run_report(
 
     ``notebook`` is a path or the bare name of a project notebook (:func:`find_notebook`); ``name``
     defaults to its stem. Unknown parameter names are a :class:`UsageError` before anything runs.
-    The kernel runs in ``cwd`` (default: the notebook's folder). ``kernel_name`` defaults to the
-    notebook's kernelspec. Existing files of the same name in ``out`` are replaced only on success.
+    Relative paths given for ``# type: path`` parameters are relative to ``base`` (default: the
+    current directory; see :func:`resolve_path_parameters`). The kernel runs in ``cwd`` (default: the
+    notebook's folder). ``kernel_name`` defaults to the notebook's kernelspec. Existing files of the
+    same name in ``out`` are replaced only on success.
     """
     import papermill
     from papermill.exceptions import PapermillException
 
+    started = time.perf_counter()
     source = find_notebook(notebook)
-    values = dict(parameters or {})
-    check_parameters(source, values)
+    check_parameters(source, dict(parameters or {}))
+    values = resolve_path_parameters(source, dict(parameters or {}), base)
     stem = name or source.stem
     target = Path(out)
     created = not target.exists()
     target.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{stem}-", dir=target))
-    started = time.perf_counter()
+    sockets = Path(tempfile.mkdtemp(prefix="meltica-kernel-"))  # short: a Unix socket path has ~100 bytes
     try:
         executed = staging / f"{stem}{NOTEBOOK_SUFFIX}"
+        executing = time.perf_counter()
         try:
             papermill.execute_notebook(
                 str(source),
@@ -274,10 +331,11 @@ def run_report(
                 progress_bar=progress,
                 cwd=str(cwd if cwd is not None else source.parent.resolve()),
                 start_timeout=start_timeout,
+                config=_kernel_config(sockets),
             )
         except (PapermillException, RuntimeError, OSError) as exc:
             raise _failure(source, exc) from exc
-        seconds = time.perf_counter() - started
+        exporting = time.perf_counter()
         final = target / executed.name
         _record_output_path(executed, final)
         page = export_html(executed, staging / f"{stem}.html") if html else None
@@ -286,11 +344,21 @@ def run_report(
         if page is not None:
             final_html = target / page.name
             os.replace(page, final_html)
+        finished = time.perf_counter()
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(sockets, ignore_errors=True)
         if created and not any(target.iterdir()):
             target.rmdir()
-    return Report(source, final, final_html, MappingProxyType(values), seconds)
+    return Report(
+        source,
+        final,
+        final_html,
+        MappingProxyType(values),
+        seconds=finished - started,
+        execute_seconds=exporting - executing,
+        export_seconds=finished - exporting,
+    )
 
 
 def run_reports(
@@ -317,6 +385,7 @@ __all__ = [
     "parse_parameter_value",
     "parse_parameters_text",
     "read_parameters_file",
+    "resolve_path_parameters",
     "run_report",
     "run_reports",
 ]

@@ -10,6 +10,11 @@ it rewrites (for the same strategies, the same bytes every time, apart from the 
   canary runs the new one; a third momentum instance runs the flat legacy file's hash, never
   registered; mean reversion runs an older revision than ``latest``; market making and logging run
   ``latest``; grid and an old momentum revision ran once and stopped.
+* ``registry.history.jsonl``: the gateway's tag history up to the export, in the registry's own
+  history format: every release created its version tag and moved ``latest`` to it, so each
+  ``tag-moved-not-rolled`` instance of the drift review has the move that explains it (momentum's
+  ``latest`` left v1.1.0 at the v1.2.0 release on 1 March, after the production instances started;
+  mean reversion's left v1.9.0 on 26 February). Replaying it gives exactly the export's tags.
 * ``backtests/<strategy>-<tag>/result.json``: ``meltica-lab backtest`` results over
   ``examples/data/btc_trades_small.csv`` for the revisions that were backtested (momentum's newest two
   and market making's ``latest``), so some instances are in sync and others lack a backtest.
@@ -23,7 +28,7 @@ from pathlib import Path
 
 from meltica_lab.backtest import run_backtest
 from meltica_lab.loader import Loader
-from meltica_lab.registry import Registry, content_hash, load_registry
+from meltica_lab.registry import HISTORY_FILE, LATEST, Registry, TagChange, content_hash, load_registry
 from meltica_lab.usage import UsageIndex
 
 HERE = Path(__file__).resolve().parent
@@ -44,6 +49,22 @@ SCENARIO: tuple[tuple[str, str, str, str, str | None], ...] = (
     ("grid-1", "grid", "grid:v1.0.0", "2024-01-20T06:00:00Z", "2024-02-10T18:00:00Z"),
 )
 BACKTESTED = ("momentum:latest", "momentum:v1.1.0", "marketmaking:latest")
+
+# (time, strategy, tag released, who): each release creates the tag and moves latest to it
+RELEASES: tuple[tuple[str, str, str, str], ...] = (
+    ("2024-01-01T09:00:00Z", "noop", "v1.0.0", "ops"),
+    ("2024-01-02T07:00:00Z", "momentum", "v1.0.0", "alice"),
+    ("2024-01-03T09:00:00Z", "noop", "v1.0.1", "ops"),
+    ("2024-01-10T08:00:00Z", "marketmaking", "v1.0.0", "bob"),
+    ("2024-01-15T08:00:00Z", "grid", "v1.0.0", "carol"),
+    ("2024-01-25T08:00:00Z", "logging", "v1.0.0", "ops"),
+    ("2024-02-05T08:00:00Z", "meanreversion", "v1.9.0", "dave"),
+    ("2024-02-19T16:00:00Z", "momentum", "v1.1.0", "alice"),
+    ("2024-02-22T08:00:00Z", "grid", "v1.1.0", "carol"),
+    ("2024-02-26T08:00:00Z", "meanreversion", "v1.10.0", "dave"),
+    ("2024-02-27T08:00:00Z", "marketmaking", "v1.1.0", "bob"),
+    ("2024-03-01T09:30:00Z", "momentum", "v1.2.0", "alice"),
+)
 
 
 def when(text: str) -> datetime:
@@ -75,6 +96,32 @@ def write_export(registry: Registry) -> Path:
     return target
 
 
+def tag_history(registry: Registry) -> list[TagChange]:
+    """The scenario's tag changes, oldest first; replaying them gives ``registry``'s tags exactly."""
+    changes: list[TagChange] = []
+    tags: dict[tuple[str, str], str] = {}
+    for time, strategy, tag, actor in RELEASES:
+        digest = registry.strategies[strategy].tag_target(tag)
+        if digest is None:
+            raise SystemExit(f"release {strategy}:{tag} is not in the registry")
+        for name in (tag, LATEST):
+            before = tags.get((strategy, name))
+            tags[(strategy, name)] = digest
+            changes.append(TagChange(when(time), strategy, name, before, digest, f"release {strategy} {tag}", actor))
+    final = {(name, tag): entry.tag_target(tag) for name, entry in registry.strategies.items() for tag in entry.tags}
+    if tags != final:
+        raise SystemExit(f"the releases do not end at the registry's tags: {sorted(set(final) ^ set(tags))}")
+    return changes
+
+
+def write_history(registry: Registry) -> Path:
+    """The tag history next to this script, one JSON line per change (the registry's history format)."""
+    target = HERE / HISTORY_FILE
+    lines = [json.dumps(change.to_dict()) for change in tag_history(registry)]
+    target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return target
+
+
 def write_backtests() -> list[Path]:
     """One ``result.json`` per backtested revision, as ``meltica-lab backtest --out`` writes it."""
     loader = Loader(ROOT)
@@ -96,6 +143,7 @@ def main() -> None:
     if registry is None:
         raise SystemExit(f"{ROOT}/registry.json is missing: the example strategies are not registered")
     print(f"wrote {write_export(registry)}")
+    print(f"wrote {write_history(registry)}")
     for path in write_backtests():
         print(f"wrote {path}")
 

@@ -54,7 +54,10 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "fees": (lambda v: isinstance(v, Fees), "a Fees value"),
     "fill_model": (lambda v: isinstance(v, FillModel), "a FillModel value"),
     "slippage_bps": (lambda v: _finite(v) and 0 <= v <= MAX_SLIPPAGE_BPS, f"a number from 0 to {MAX_SLIPPAGE_BPS:g}"),
-    "latency_ms": (lambda v: _finite(v) and 0 <= v <= MAX_LATENCY_MS, f"a number from 0 to {MAX_LATENCY_MS:g} (a day)"),
+    "latency_ms": (
+        lambda v: _finite(v) and 0 <= v <= MAX_LATENCY_MS,
+        f"a number from 0 to {MAX_LATENCY_MS:.0f} (a day)",
+    ),
     "capital": (lambda v: _finite(v) and v > 0, "a finite number > 0"),
     "seed": (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
     "max_log_lines": (_positive_int, "a positive integer"),
@@ -70,6 +73,39 @@ def check_fields(value: object, names: Iterable[str]) -> None:
     for name in names:
         rule, expected = _RULES[name]
         _check(rule(getattr(value, name)), name, expected, getattr(value, name))
+
+
+_TEXT_OPTIONS: dict[str, tuple[str, Callable[[float], bool], str]] = {
+    "seed": ("int", lambda v: True, "an integer"),
+    "fees.maker": (
+        "float",
+        lambda v: FEE_RANGES["maker"][0] <= v <= FEE_RANGES["maker"][1],
+        "a rate from -0.01 to 0.1",
+    ),
+    "fees.taker": ("float", lambda v: FEE_RANGES["taker"][0] <= v <= FEE_RANGES["taker"][1], "a rate from 0 to 0.1"),
+    "slippage_bps": ("float", lambda v: _RULES["slippage_bps"][0](v), _RULES["slippage_bps"][1]),
+    "latency_ms": ("float", lambda v: _RULES["latency_ms"][0](v), _RULES["latency_ms"][1]),
+    "capital": ("float", lambda v: _RULES["capital"][0](v), _RULES["capital"][1]),
+}
+
+
+def parse_option(name: str, text: str) -> int | float:
+    """A run option typed as text (a form field: ``seed``, ``fees.maker``, ``fees.taker``,
+    ``slippage_bps``, ``latency_ms``, ``capital``), parsed strictly and checked by the same range as
+    the option itself: ``"2.7"`` is not a seed, ``"12abc"`` not a number, and nothing is rounded."""
+    kind, fits, expected = _TEXT_OPTIONS[name]
+    raw = text.strip() if isinstance(text, str) else text
+    value: int | float | None = None
+    if isinstance(raw, str) and raw:
+        try:
+            value = int(raw) if kind == "int" else float(raw)
+        except ValueError:
+            value = None
+    elif _finite(raw) and (kind == "float" or isinstance(raw, int)):
+        value = raw
+    if value is None or not _finite(value) or not fits(value):
+        raise ConfigError(f"{name}: expected {expected}, got {text!r}", field=name)
+    return value
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@
 ``pinned_backtest``). Values given with ``-p KEY VALUE`` are parsed as YAML (``-p config '{lookback:
 20}'`` is a dict, ``-p compare_with '[momentum:v1.0.0]'`` a list) unless the notebook declares the
 parameter as text; ``-y`` takes a YAML mapping and ``-f`` a YAML file, and ``-p`` wins over both.
-Relative paths inside parameters are relative to the notebook's folder (where the kernel runs).
+Paths you give (``-p data examples/data/btc_trades.csv``) are relative to the directory you run the
+command from; the notebooks' own defaults are relative to their folder, where the kernel runs.
 Writes ``OUT/<name>.ipynb`` and ``OUT/<name>.html``; a failed run writes nothing.
 """
 
@@ -71,5 +72,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"executed notebook: {report.executed}")
         if report.html is not None:
             print(f"HTML report:       {report.html}")
-        print(f"took {report.seconds:.1f} s including kernel start")
+        print(
+            f"took {report.seconds:.1f} s: {report.execute_seconds:.1f} s starting the kernel and running the "
+            f"cells, {report.export_seconds:.1f} s exporting"
+        )
     return 0

@@ -19,8 +19,14 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-TABLE_ROWS = 20
-"""Rows shown of a long table in a static representation."""
+TABLE_ROWS = 500
+"""Rows a table shows at most (in a scrolling box); beyond that a note says where the rest is."""
+
+CELL_STYLE = "white-space:normal;overflow-wrap:anywhere;text-align:left;vertical-align:top;max-width:40em"
+"""Cells wrap (a 64-hex hash breaks across lines) instead of pushing key columns off-screen."""
+
+VALUE_STYLE = "font-family:monospace;white-space:pre-wrap;overflow-wrap:anywhere;text-align:left"
+"""Values read whole (hashes, selectors, checksums, config): monospace, wrapped, never cut."""
 
 
 def escape(value: Any) -> str:
@@ -39,25 +45,61 @@ def paragraph(text: str) -> str:
 
 
 def definition_list(items: Iterable[tuple[str, Any]]) -> str:
-    """A two-column key/value table."""
+    """A two-column key/value table; values whole, in monospace, wrapped (never truncated)."""
     rows = "".join(
-        f"<tr><th style='text-align:left;padding-right:1em'>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in items
+        f"<tr><th style='text-align:left;vertical-align:top;padding-right:1em;white-space:nowrap'>{escape(k)}</th>"
+        f"<td style='{VALUE_STYLE}'>{escape(v)}</td></tr>"
+        for k, v in items
     )
-    return f"<table>{rows}</table>"
+    return f"<table style='table-layout:auto;width:100%'>{rows}</table>"
 
 
-def frame_table(frame: pd.DataFrame, *, rows: int = TABLE_ROWS, index: bool = True) -> str:
-    """A DataFrame as an HTML table, the first ``rows`` rows, with a note of how many were left out."""
+def frame_table(
+    frame: pd.DataFrame,
+    *,
+    rows: int = TABLE_ROWS,
+    index: bool = True,
+    empty: str = "No rows.",
+    more: str = "",
+) -> str:
+    """A DataFrame as an HTML table in a scrolling box, header kept in view, cells wrapping.
+
+    At most ``rows`` rows (a note says how many more there are and ``more``: where to find them);
+    an empty frame is the ``empty`` message instead of a bare header.
+    """
+    if len(frame) == 0:
+        return paragraph(empty)
     shown = frame.head(rows)
     table = shown.to_html(index=index, border=0, na_rep="", escape=True)
+    head, _, body = table.partition("</thead>")
+    sticky = f"<th style='{CELL_STYLE};position:sticky;top:0;background:var(--jp-layout-color1,#fff)'>"
+    head = head.replace("<th>", sticky).replace("<table ", "<table style='table-layout:auto' ", 1)
+    body = body.replace("<td>", f"<td style='{CELL_STYLE}'>").replace("<th>", f"<th style='{CELL_STYLE}'>")
+    table = f"{head}</thead>{body}" if body else head
+    out = f"<div class='meltica-table' style='max-height:32em;overflow:auto'>{table}</div>"
     if len(frame) > rows:
-        table += paragraph(f"… {len(frame) - rows} more row(s) of {len(frame)}")
-    return table
+        out += paragraph(f"… {len(frame) - rows} more row(s) of {len(frame)}{': ' + more if more else ''}")
+    return out
+
+
+_PRE = "max-height:32em;overflow:auto;white-space:pre;overflow-wrap:normal;word-break:normal"
 
 
 def code_block(text: str) -> str:
-    """Preformatted text (source code, a diff), scrollable when long."""
-    return f"<pre style='max-height:32em;overflow:auto'>{escape(text)}</pre>"
+    """Preformatted text (source code), scrollable when long; lines are never broken mid-word."""
+    return f"<pre style='{_PRE}'>{escape(text)}</pre>"
+
+
+_DIFF_COLOURS = {"+": "background:#e6ffec;color:#116329", "-": "background:#ffebe9;color:#82071e", "@": "color:#0550ae"}
+
+
+def diff_block(text: str) -> str:
+    """A unified diff with added lines green, removed lines red and hunk headers blue."""
+    lines = []
+    for line in text.splitlines():
+        style = "font-weight:bold" if line.startswith(("+++", "---")) else _DIFF_COLOURS.get(line[:1], "")
+        lines.append(f"<span style='{style}'>{escape(line)}</span>" if style else escape(line))
+    return f"<pre class='meltica-diff' style='{_PRE}'>" + "\n".join(lines) + "</pre>"
 
 
 FIGURE_DPI = 72

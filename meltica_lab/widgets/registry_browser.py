@@ -15,12 +15,15 @@ import ipywidgets as widgets
 import pandas as pd
 
 from meltica_lab.analysis import tag_history_frame
+from meltica_lab.errors import NotFoundError
+from meltica_lab.presentation import readable
 from meltica_lab.runtime import Manager
-from meltica_lab.widgets._html import code_block, definition_list, frame_table, heading, paragraph
+from meltica_lab.widgets._html import code_block, definition_list, frame_table, heading
 from meltica_lab.widgets.base import LabWidget
 
 _STYLE = {"description_width": "8em"}
-REVISION_COLUMNS = ["tag", "tags", "hash", "size", "running", "instances", "retired"]
+REVISION_COLUMNS = ["tag", "tags", "running", "instances", "retired", "size", "hash"]
+"""Key columns first; the 71-character hash last, where it wraps instead of pushing the others off-screen."""
 
 
 def revisions_table(module: dict[str, Any]) -> pd.DataFrame:
@@ -34,11 +37,11 @@ def revisions_table(module: dict[str, Any]) -> pd.DataFrame:
             (
                 item.get("tag", ""),
                 ", ".join(tags),
-                item["hash"],
-                item["size"],
                 running.get("count", 0),
                 ", ".join(running.get("instances", ())),
                 bool(item.get("retired")),
+                item["size"],
+                item["hash"],
             )
         )
     return pd.DataFrame(rows, columns=REVISION_COLUMNS)
@@ -48,7 +51,8 @@ class RegistryBrowser(LabWidget):
     """Pick a strategy to see its revisions; pick a revision to see its source; the strategy's tag history.
 
     ``source`` is a :class:`~meltica_lab.runtime.Manager` (its instances give the usage) or a
-    strategies root (a Manager without instances is made for it). ``strategy`` picks the initial one.
+    strategies root (a Manager without instances is made for it). ``strategy`` picks the initial one
+    (any case); a strategy the registry does not list is a :class:`NotFoundError` naming the known ones.
     """
 
     title = "Registry"
@@ -56,10 +60,18 @@ class RegistryBrowser(LabWidget):
     def __init__(self, source: Manager | str | Path, *, strategy: str | None = None) -> None:
         self.manager = source if isinstance(source, Manager) else Manager(source)
         names = self.manager.loader.strategies()
+        chosen = (strategy or (names[0] if names else "")).strip().lower() or None
+        if chosen is not None and chosen not in names:
+            raise NotFoundError(
+                f"strategy {strategy!r}: not in {self.manager.root}; its strategies: {', '.join(names) or 'none'}",
+                field="strategy",
+            )
         self.strategy = widgets.Dropdown(
-            options=names, value=(strategy or names[0]).lower() if names else None, description="strategy", style=_STYLE
+            options=names, value=chosen, description="strategy", tooltip="strategy", style=_STYLE
         )
-        self.revision = widgets.Dropdown(description="revision", style=_STYLE, layout=widgets.Layout(width="40em"))
+        self.revision = widgets.Dropdown(
+            description="revision", tooltip="revision", style=_STYLE, layout=widgets.Layout(width="40em")
+        )
         self.table: pd.DataFrame = pd.DataFrame(columns=REVISION_COLUMNS)
         super().__init__([self.strategy, self.revision])
         self._load_strategy()
@@ -76,14 +88,14 @@ class RegistryBrowser(LabWidget):
         self._render()
 
     def _render(self) -> None:
-        parts = [heading(f"Revisions of {self.strategy.value}", 5), frame_table(self.table, index=False)]
+        parts = [heading(f"Revisions of {self.strategy.value}", 5), frame_table(readable(self.table), index=False)]
         if self.revision.value:
             revision = self.manager.loader.resolve(f"{self.strategy.value}@{self.revision.value}")
             source = revision.read_source().decode("utf-8", errors="replace")
             parts += [heading(f"Source of {revision.name}:{revision.tag} ({revision.relpath})", 5), code_block(source)]
         history = tag_history_frame(self.manager.root, self.strategy.value)
         parts.append(heading("Tag history", 5))
-        parts.append(frame_table(history, index=False) if len(history) else paragraph("No tag changes recorded."))
+        parts.append(frame_table(readable(history), index=False, empty="No tag changes recorded."))
         self.show(parts)
 
     def state_html(self) -> str:

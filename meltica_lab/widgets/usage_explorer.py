@@ -13,16 +13,20 @@ import math
 from typing import Any
 
 import ipywidgets as widgets
+import numpy as np
 import pandas as pd
 
 from meltica_lab.analysis import usage_frame
 from meltica_lab.errors import UsageError
+from meltica_lab.presentation import readable
 from meltica_lab.runtime import Manager
 from meltica_lab.widgets._html import definition_list, frame_table, heading, paragraph
 from meltica_lab.widgets.base import LabWidget
 
 ALL = "(all)"
 _STYLE = {"description_width": "6em"}
+SHOWN_COLUMNS = ("strategy", "count", "running", "first_seen", "last_seen", "instances", "hash")
+"""What a page shows, key columns first; the hash last, where it wraps."""
 
 
 def filter_usage(frame: pd.DataFrame, *, strategy: str | None, hash_prefix: str, running_only: bool) -> pd.DataFrame:
@@ -39,6 +43,10 @@ def filter_usage(frame: pd.DataFrame, *, strategy: str | None, hash_prefix: str,
     return frame[keep.to_numpy()].reset_index(drop=True)
 
 
+def _when(value: Any) -> str:
+    return "never" if value is None or pd.isna(value) else pd.Timestamp(value).isoformat()
+
+
 class UsageExplorer(LabWidget):
     """Filters (strategy, hash prefix, running only), pages of ``page_size`` rows, and a drill-down."""
 
@@ -53,13 +61,18 @@ class UsageExplorer(LabWidget):
         self.page = 0
         self.rows = self.frame
         names = sorted(set(self.frame["strategy"].astype(str)))
-        self.strategy = widgets.Dropdown(options=[ALL, *names], value=ALL, description="strategy", style=_STYLE)
-        self.hash = widgets.Text(description="hash", placeholder="prefix", style=_STYLE)
-        self.running_only = widgets.Checkbox(description="running only", indent=False)
-        self.previous = widgets.Button(description="previous", icon="arrow-left")
-        self.next = widgets.Button(description="next", icon="arrow-right")
+        self.strategy = widgets.Dropdown(
+            options=[ALL, *names], value=ALL, description="strategy", tooltip="only this strategy", style=_STYLE
+        )
+        self.hash = widgets.Text(description="hash", placeholder="prefix", tooltip="hash prefix", style=_STYLE)
+        self.running_only = widgets.Checkbox(description="running only", tooltip="only running revisions", indent=False)
+        auto = widgets.Layout(width="auto")
+        self.previous = widgets.Button(description="previous", tooltip="previous page", icon="arrow-left", layout=auto)
+        self.next = widgets.Button(description="next", tooltip="next page", icon="arrow-right", layout=auto)
         self.position = widgets.Label()
-        self.detail = widgets.Dropdown(description="drill into", style=_STYLE, layout=widgets.Layout(width="40em"))
+        self.detail = widgets.Dropdown(
+            description="drill into", tooltip="a row to look into", style=_STYLE, layout=widgets.Layout(width="40em")
+        )
         super().__init__(
             [
                 widgets.HBox([self.strategy, self.hash, self.running_only]),
@@ -125,8 +138,8 @@ class UsageExplorer(LabWidget):
             definition_list(
                 [
                     ("running instances", row["count"]),
-                    ("first seen", row["first_seen"]),
-                    ("last seen", row["last_seen"]),
+                    ("first seen", _when(row["first_seen"])),
+                    ("last seen", _when(row["last_seen"])),
                 ]
             ),
         ]
@@ -138,15 +151,27 @@ class UsageExplorer(LabWidget):
                 frame_table(instances, index=False) if len(instances) else paragraph("No instances."),
             ]
         else:
-            ids = list(row["instances"]) if isinstance(row["instances"], list | tuple) else []
+            found = row["instances"]
+            ids = [str(i) for i in found] if isinstance(found, list | tuple | np.ndarray) else []
             parts += [heading("Running instance ids", 5), paragraph(", ".join(ids) or "none")]
         return parts
 
     def _render(self) -> None:
-        parts = [frame_table(self.current(), rows=self.page_size)]
+        page = self.current()
+        shown = readable(page[[c for c in SHOWN_COLUMNS if c in page.columns]])
+        parts = [frame_table(shown, rows=self.page_size, empty=self._empty_message())]
         if self.detail.value is not None:
             parts += self.drill_down(self.detail.value)
         self.show(parts)
+
+    def _empty_message(self) -> str:
+        if not len(self.frame):
+            return "The usage source has no rows."
+        return (
+            f"No usage rows match these filters (strategy {self.strategy.value}, hash prefix "
+            f"{self.hash.value.strip() or 'any'}, running only {'yes' if self.running_only.value else 'no'}); "
+            f"{len(self.frame)} row(s) in all."
+        )
 
     def state_html(self) -> str:
         """The filters and the page."""

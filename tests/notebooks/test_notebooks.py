@@ -6,6 +6,7 @@ the committed one, after the sanitisers in ``sanitize.cfg`` (hashes, times, dura
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import pytest
 
 from meltica_lab.cli import main
 from meltica_lab.errors import MelticaLabError
+from meltica_lab.loader import Loader
 from meltica_lab.registry import load_registry
 from meltica_lab.reports import NOTEBOOK_DIR, notebook_parameters, run_report
 from tests.notebooks.notebook_files import errors_in, html_outputs, printed
@@ -107,13 +109,75 @@ def test_report_command_runs_the_pinned_backtest_with_yaml_parameters(tmp_path: 
     executed = tmp_path / "pinned_backtest.ipynb"
     assert errors_in(executed) == []
     outputs = html_outputs(executed)
-    assert "&#x27;lookback&#x27;: 10" in outputs or "'lookback': 10" in outputs
+    assert "&quot;lookback&quot;: 10" in outputs or '"lookback": 10' in outputs  # the provenance config, whole
     page = (tmp_path / "pinned_backtest.html").read_text(encoding="utf-8")
     assert "meltica-widget" in page and "Provenance" in page  # the panel's static twin
     assert "btc_trades_small.csv" in page
 
 
 def test_a_bad_selector_fails_the_report_naming_the_cell_and_the_selector(tmp_path: Path) -> None:
-    with pytest.raises(MelticaLabError, match=r"run_backtest\(strategy.*NotFoundError: strategy 'nosuch' not found"):
+    with pytest.raises(
+        MelticaLabError,
+        match=r"the cell starting '%matplotlib inline' \(In \[3\]\) failed: NotFoundError: strategy 'nosuch' not found",
+    ):
         run_report("pinned_backtest", parameters={"strategy": "nosuch", "data": str(SMALL_DATA)}, out=tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+STRATEGIES = tuple(Loader(PROJECT / "strategies").strategies())
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_pinned_backtest_runs_with_its_defaults_for_every_example_strategy(strategy: str, tmp_path: Path) -> None:
+    report = run_report("pinned_backtest", parameters={"strategy": strategy, "data": str(SMALL_DATA)}, out=tmp_path)
+    assert errors_in(report.executed) == []
+    text = printed(report.executed)
+    assert f"{strategy}:" in text.splitlines()[0]
+    assert "config: the declared defaults" in text
+    page = report.html.read_text(encoding="utf-8")
+    others = [r for r in Loader(PROJECT / "strategies").revisions() if r.name == strategy]
+    for revision in others:  # compared with the other revisions of the same strategy, and only those
+        assert f"{revision.name}@{revision.hash}" in page
+    assert "momentum:v1.1.0" not in page or strategy == "momentum"
+
+
+def test_paths_given_to_a_report_are_relative_to_where_it_was_run_and_errors_show_them_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(PROJECT)
+    report = run_report(
+        "pinned_backtest",
+        parameters={"strategy": "grid", "data": "examples/data/btc_trades_small.csv"},
+        out=tmp_path / "ok",
+    )
+    assert report.parameters["data"] == str(SMALL_DATA)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(MelticaLabError, match=rf"DataError: {tmp_path}/nope\.csv: data file not found"):
+        run_report("pinned_backtest", parameters={"data": "nope.csv"}, out=tmp_path / "bad")
+
+
+def test_the_report_command_prints_no_kernel_transport_warning_and_real_timings(tmp_path: Path, capfd) -> None:
+    code = main(["report", "migration", "--out", str(tmp_path)])
+    assert code == 0
+    out, err = capfd.readouterr()
+    assert "without encryption" not in out + err
+    assert "TCP" not in err
+    total, cells, export = (float(x) for x in re.findall(r"([0-9.]+) s", out.splitlines()[-1]))
+    assert total >= cells + export - 0.2 and cells > 0 and export > 0
+
+
+def test_the_drift_reviews_tag_history_explains_every_tag_moved_instance_before_the_export() -> None:
+    executed = NOTEBOOK_DIR / "drift_review.ipynb"
+    page = html_outputs(executed)
+    assert ">mom-prod-1, mom-prod-2<" in page and ">mr-eu<" in page
+    history = PROJECT / "examples" / "usage" / "registry.history.jsonl"
+    times = [line.split('"time": "')[1][:19] for line in history.read_text(encoding="utf-8").splitlines()]
+    assert max(times) <= "2024-03-01T10:00:00" and "2026" not in history.read_text(encoding="utf-8")
+
+
+def test_the_migration_dry_run_explains_the_legacy_default_tag(tmp_path: Path) -> None:
+    report = run_report("migration", out=tmp_path)
+    page = report.html.read_text(encoding="utf-8")
+    assert "tag after migration" in page and "0.0.0" in page and "v1.0.0" in page
+    header = page[page.index("T_plan") :]
+    assert header.index(">action<") < header.index(">hash<")  # the action column comes before the long ones

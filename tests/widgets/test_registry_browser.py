@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from meltica_lab.errors import NotFoundError
 from meltica_lab.registry import edit_registry
 from meltica_lab.runtime import Manager
 from meltica_lab.widgets import RegistryBrowser
@@ -35,3 +38,20 @@ def test_picking_a_revision_shows_its_source_and_the_tag_history(flipper_root: P
     html = browser.to_html()
     assert "Source of flipper:v1.0.0" in html and "default: 50" in html
     assert "Tag history" in html and "add flipper:v1.1.0" in html
+
+
+def test_an_unknown_strategy_is_a_not_found_error_listing_the_known_ones(flipper_root: Path) -> None:
+    with pytest.raises(NotFoundError, match=r"strategy 'nosuch': not in .*; its strategies: flipper") as info:
+        RegistryBrowser(flipper_root, strategy="nosuch")
+    assert info.value.field == "strategy"
+    assert RegistryBrowser(flipper_root, strategy=" Flipper ").strategy.value == "flipper"
+
+
+def test_the_revision_table_puts_key_columns_first_and_shows_whole_hashes(flipper_root: Path) -> None:
+    browser = RegistryBrowser(flipper_root)
+    assert list(browser.table.columns)[:5] == ["tag", "tags", "running", "instances", "retired"]
+    html = browser.to_html()
+    for digest in browser.table["hash"]:
+        assert f">{digest}<" in html
+    assert "overflow-wrap:anywhere" in html
+    assert "white-space:pre;" in html  # the source keeps its lines; long ones scroll instead of breaking mid-word

@@ -73,3 +73,22 @@ def test_drilling_into_a_manager_row_lists_instances_with_stopped_ones(flipper_r
 def test_page_size_must_be_positive() -> None:
     with pytest.raises(UsageError, match="page_size: expected a positive integer"):
         UsageExplorer(export(1), page_size=0)
+
+
+def test_a_filter_matching_nothing_says_so_instead_of_an_empty_table() -> None:
+    explorer = UsageExplorer(export(6))
+    explorer.hash.value = "ffff"
+    html = explorer.to_html()
+    assert "No usage rows match these filters (strategy (all), hash prefix ffff, running only no); 6 row(s)" in html
+    assert "<table" not in html.split("No usage rows")[1]
+
+
+def test_a_page_shows_key_columns_first_and_no_python_reprs() -> None:
+    explorer = UsageExplorer(export(4))
+    html = explorer.to_html()
+    header = html[html.index("<thead>") : html.index("</thead>")]
+    names = ["strategy", "count", "running", "first_seen", "last_seen", "instances", "hash"]
+    positions = [header.index(f">{n}<") for n in names]
+    assert positions == sorted(positions)
+    assert "alpha-0-a, alpha-0-b" in html and "[&#x27;" not in html and "array(" not in html
+    assert "2024-03-01T00:00:00+00:00" in html
