@@ -164,36 +164,30 @@ def load_market(data: DataSource | MarketData | Sequence[DataSource], settings: 
     return market_for(data, settings)
 
 
-def _backtest_fills(result: BacktestResult) -> pd.DataFrame:
-    fills = result.fills
-    return pd.DataFrame(
-        {
-            "time_ns": fills.index.as_unit("ns").asi8,
-            "symbol": fills["symbol"].to_numpy(object),
-            "side": fills["side"].to_numpy(object),
-            "quantity": fills["quantity"].to_numpy(np.float64),
-            "price": fills["price"].to_numpy(np.float64),
-            "fee": fills["fee"].to_numpy(np.float64),
-            "client_order_id": fills["client_order_id"].to_numpy(object),
-        }
-    )
+def _columns(frame: pd.DataFrame, names: Mapping[str, str], dtypes: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Columns of a frame as numpy arrays under new names (text as object arrays), plus ``time_ns``
+    from its UTC index: the tables work on arrays, so pandas selects nothing row by row."""
+    columns = {new: frame[old].to_numpy(dtypes.get(new, object)) for new, old in names.items()}
+    columns["time_ns"] = frame.index.as_unit("ns").asi8
+    return columns
 
 
-def _backtest_orders(result: BacktestResult) -> pd.DataFrame:
-    orders = result.orders
-    return pd.DataFrame(
-        {
-            "time_ns": orders.index.as_unit("ns").asi8,
-            "symbol": orders["symbol"].to_numpy(object),
-            "side": orders["side"].to_numpy(object),
-            "type": orders["type"].to_numpy(object),
-            "quantity": orders["quantity"].to_numpy(np.float64),
-            "price": orders["limit_price"].to_numpy(np.float64),
-            "state": orders["state"].to_numpy(object),
-            "filled": orders["filled_quantity"].to_numpy(np.float64),
-            "client_order_id": orders["client_order_id"].to_numpy(object),
-        }
-    )
+_FLOATS = dict.fromkeys(("quantity", "price", "fee", "filled"), np.float64)
+
+
+def _backtest_fills(result: BacktestResult) -> dict[str, np.ndarray]:
+    names = {n: n for n in ("symbol", "side", "quantity", "price", "fee", "client_order_id")}
+    return _columns(result.fills, names, _FLOATS)
+
+
+def _backtest_orders(result: BacktestResult) -> dict[str, np.ndarray]:
+    names = {n: n for n in ("symbol", "side", "type", "quantity", "state", "client_order_id")}
+    return _columns(result.orders, {**names, "price": "limit_price", "filled": "filled_quantity"}, _FLOATS)
+
+
+def _arrays(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """A frame's columns as numpy arrays (text as object arrays)."""
+    return {name: frame[name].to_numpy() for name in frame.columns}
 
 
 def _iso(ns: int) -> str:
@@ -230,16 +224,17 @@ def reconcile_result(
     bt_orders = _backtest_orders(backtest)
     lower, upper = first - tolerance_ns, last + tolerance_ns
 
-    def inside(frame: pd.DataFrame) -> tuple[pd.DataFrame, int, int]:
-        at = (frame["time_ns"].to_numpy() // resolution) * resolution
+    def inside(table: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], int, int]:
+        at = (table["time_ns"] // resolution) * resolution
         before, after = at < lower, at > upper
-        return frame[~before & ~after].reset_index(drop=True), int(before.sum()), int(after.sum())
+        keep = ~before & ~after
+        return {name: values[keep] for name, values in table.items()}, int(before.sum()), int(after.sum())
 
     fills_in, fills_before, fills_after = inside(bt_fills)
     orders_in, _, _ = inside(bt_orders)
-    orders = order_table(records.order_rows, orders_in, tolerance_ns=tolerance_ns, resolution_ns=resolution)
+    orders = order_table(_arrays(records.order_rows), orders_in, tolerance_ns=tolerance_ns, resolution_ns=resolution)
     fills = fill_table(
-        records.fills,
+        _arrays(records.fills),
         fills_in,
         tolerance_ns=tolerance_ns,
         resolution_ns=resolution,
@@ -256,7 +251,7 @@ def reconcile_result(
         )
     end = pd.Timestamp(max(upper, last), unit="ns", tz="UTC")
     curves = pnl_curves(fills, prices, end)
-    summary = summarise(fills, orders, curves, live_fills=len(records.fills), backtest_fills=len(fills_in))
+    summary = summarise(fills, orders, curves, live_fills=len(records.fills), backtest_fills=len(fills_in["time_ns"]))
     p = backtest.provenance
     made = {
         "instance": records.instance,

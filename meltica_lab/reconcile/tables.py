@@ -18,6 +18,9 @@ import pandas as pd
 
 from meltica_lab.reconcile.matching import Pairs, pair_nearest
 
+Table = Mapping[str, Any]
+"""Columns by name: a DataFrame, or a dict of equal-length arrays."""
+
 __all__ = ["FILL_COLUMNS", "ORDER_COLUMNS", "STATUSES", "fill_table", "order_table", "pnl_curves", "summarise"]
 
 STATUSES = ("matched", "missing_live", "extra_live")
@@ -83,10 +86,12 @@ def _take(values: np.ndarray, rows: np.ndarray, fill: object) -> np.ndarray:
     return padded[np.where(rows < 0, len(values), rows)]
 
 
-def _keys(live: pd.DataFrame, bt: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    both = pd.concat([live["symbol"] + "\x00" + live["side"], bt["symbol"] + "\x00" + bt["side"]], ignore_index=True)
-    codes, _ = pd.factorize(both)
-    return codes[: len(live)], codes[len(live) :]
+def _keys(live: Table, bt: Table) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of (symbol, side), shared by both sides."""
+    both = [np.concatenate([np.asarray(t[name], dtype=object) for t in (live, bt)]) for name in ("symbol", "side")]
+    codes, _ = pd.factorize(pd.Series(both[0], dtype=object) + "\x00" + pd.Series(both[1], dtype=object))
+    n = len(live["symbol"])
+    return codes[:n], codes[n:]
 
 
 def _tolerance_words(tolerance_ns: int) -> str:
@@ -94,32 +99,38 @@ def _tolerance_words(tolerance_ns: int) -> str:
     return f"{seconds:g} s"
 
 
-def _pair(live: pd.DataFrame, bt: pd.DataFrame, tolerance_ns: int, resolution_ns: int, *, whole: bool) -> Pairs:
+def _pair(live: Table, bt: Table, tolerance_ns: int, resolution_ns: int, *, whole: bool) -> Pairs:
     live_key, bt_key = _keys(live, bt)
     return pair_nearest(
         live_key,
-        live["time_ns"].to_numpy(np.int64),
-        live["quantity"].to_numpy(np.float64),
+        np.asarray(live["time_ns"], dtype=np.int64),
+        np.asarray(live["quantity"], dtype=np.float64),
         bt_key,
-        (bt["time_ns"].to_numpy(np.int64) // resolution_ns) * resolution_ns,
-        bt["quantity"].to_numpy(np.float64),
+        (np.asarray(bt["time_ns"], dtype=np.int64) // resolution_ns) * resolution_ns,
+        np.asarray(bt["quantity"], dtype=np.float64),
         tolerance_ns,
         whole=whole,
     )
 
 
-def _common(pairs: Pairs, live: pd.DataFrame, bt: pd.DataFrame, resolution_ns: int) -> dict[str, np.ndarray]:
+def _common(pairs: Pairs, live: Table, bt: Table, resolution_ns: int) -> dict[str, np.ndarray]:
     """Status, symbol, side, both times and the delay of every row of a pairing."""
     li, bi = pairs.live, pairs.backtest
     has_live, has_bt = li >= 0, bi >= 0
     status = np.where(has_live & has_bt, "matched", np.where(has_live, "extra_live", "missing_live")).astype(object)
-    live_ns = _take(live["time_ns"].to_numpy(np.int64), li, 0)
-    bt_ns = _take(bt["time_ns"].to_numpy(np.int64), bi, 0)
+    live_ns = _take(np.asarray(live["time_ns"], dtype=np.int64), li, 0)
+    bt_ns = _take(np.asarray(bt["time_ns"], dtype=np.int64), bi, 0)
     delay = np.where(has_live & has_bt, (live_ns - (bt_ns // resolution_ns) * resolution_ns) / _NS_PER_S, np.nan)
     symbol = np.where(
-        has_live, _take(live["symbol"].to_numpy(object), li, ""), _take(bt["symbol"].to_numpy(object), bi, "")
+        has_live,
+        _take(np.asarray(live["symbol"], dtype=object), li, ""),
+        _take(np.asarray(bt["symbol"], dtype=object), bi, ""),
     )
-    side = np.where(has_live, _take(live["side"].to_numpy(object), li, ""), _take(bt["side"].to_numpy(object), bi, ""))
+    side = np.where(
+        has_live,
+        _take(np.asarray(live["side"], dtype=object), li, ""),
+        _take(np.asarray(bt["side"], dtype=object), bi, ""),
+    )
     return {
         "status": status,
         "symbol": symbol,
@@ -148,8 +159,8 @@ def _slippage_bps(side: np.ndarray, live_price: np.ndarray, bt_price: np.ndarray
 
 
 def fill_table(
-    live: pd.DataFrame,
-    bt: pd.DataFrame,
+    live: Table,
+    bt: Table,
     *,
     tolerance_ns: int,
     resolution_ns: int,
@@ -166,14 +177,14 @@ def fill_table(
     pairs = _pair(live, bt, tolerance_ns, resolution_ns, whole=False)
     c = _common(pairs, live, bt, resolution_ns)
     li, bi, q = pairs.live, pairs.backtest, pairs.quantity
-    live_q = _take(live["quantity"].to_numpy(np.float64), li, np.nan)
-    bt_q = _take(bt["quantity"].to_numpy(np.float64), bi, np.nan)
-    live_price = _take(live["price"].to_numpy(np.float64), li, np.nan)
-    bt_price = _take(bt["price"].to_numpy(np.float64), bi, np.nan)
-    bt_orders = _take(bt["client_order_id"].to_numpy(object), bi, "")
+    live_q = _take(np.asarray(live["quantity"], dtype=np.float64), li, np.nan)
+    bt_q = _take(np.asarray(bt["quantity"], dtype=np.float64), bi, np.nan)
+    live_price = _take(np.asarray(live["price"], dtype=np.float64), li, np.nan)
+    bt_price = _take(np.asarray(bt["price"], dtype=np.float64), bi, np.nan)
+    bt_orders = _take(np.asarray(bt["client_order_id"], dtype=object), bi, "")
     with np.errstate(invalid="ignore", divide="ignore"):
-        live_fee = _take(live["fee_quote"].to_numpy(np.float64), li, np.nan) * q / live_q
-        bt_fee = _take(bt["fee"].to_numpy(np.float64), bi, np.nan) * q / bt_q
+        live_fee = _take(np.asarray(live["fee_quote"], dtype=np.float64), li, np.nan) * q / live_q
+        bt_fee = _take(np.asarray(bt["fee"], dtype=np.float64), bi, np.nan) * q / bt_q
     return _ordered(
         {
             "status": c["status"],
@@ -190,9 +201,9 @@ def fill_table(
             "backtest_quantity": bt_q,
             "live_fee": live_fee,
             "backtest_fee": bt_fee,
-            "live_order_id": _take(live["order_id"].to_numpy(object), li, ""),
-            "live_client_order_id": _take(live["client_order_id"].to_numpy(object), li, ""),
-            "live_execution_id": _take(live["execution_id"].to_numpy(object), li, ""),
+            "live_order_id": _take(np.asarray(live["order_id"], dtype=object), li, ""),
+            "live_client_order_id": _take(np.asarray(live["client_order_id"], dtype=object), li, ""),
+            "live_execution_id": _take(np.asarray(live["execution_id"], dtype=object), li, ""),
             "backtest_order_id": bt_orders,
             "note": _fill_notes(c, q, live_q, bt_q, bt_orders, tolerance_ns, closed_live_orders or {}),
         },
@@ -250,7 +261,7 @@ def outcome(state: np.ndarray, quantity: np.ndarray, filled: np.ndarray) -> np.n
     ).astype(object)
 
 
-def order_table(live: pd.DataFrame, bt: pd.DataFrame, *, tolerance_ns: int, resolution_ns: int) -> pd.DataFrame:
+def order_table(live: Table, bt: Table, *, tolerance_ns: int, resolution_ns: int) -> pd.DataFrame:
     """One row per matched pair of orders or unmatched order (:data:`ORDER_COLUMNS`), each order in at
     most one pair. ``live`` is :attr:`LiveRecords.order_rows`; ``bt`` the backtest orders with
     ``time_ns``, ``symbol``, ``side``, ``type``, ``quantity``, ``price``, ``state``, ``filled``,
@@ -258,12 +269,12 @@ def order_table(live: pd.DataFrame, bt: pd.DataFrame, *, tolerance_ns: int, reso
     pairs = _pair(live, bt, tolerance_ns, resolution_ns, whole=True)
     c = _common(pairs, live, bt, resolution_ns)
     li, bi = pairs.live, pairs.backtest
-    live_state = _take(live["state"].to_numpy(object), li, "")
-    bt_state = _take(bt["state"].to_numpy(object), bi, "")
-    live_q = _take(live["quantity"].to_numpy(np.float64), li, np.nan)
-    bt_q = _take(bt["quantity"].to_numpy(np.float64), bi, np.nan)
-    live_filled = _take(live["filled"].to_numpy(np.float64), li, np.nan)
-    bt_filled = _take(bt["filled"].to_numpy(np.float64), bi, np.nan)
+    live_state = _take(np.asarray(live["state"], dtype=object), li, "")
+    bt_state = _take(np.asarray(bt["state"], dtype=object), bi, "")
+    live_q = _take(np.asarray(live["quantity"], dtype=np.float64), li, np.nan)
+    bt_q = _take(np.asarray(bt["quantity"], dtype=np.float64), bi, np.nan)
+    live_filled = _take(np.asarray(live["filled"], dtype=np.float64), li, np.nan)
+    bt_filled = _take(np.asarray(bt["filled"], dtype=np.float64), bi, np.nan)
     live_outcome = np.where(c["has_live"], outcome(live_state, live_q, live_filled), "")
     bt_outcome = np.where(c["has_bt"], outcome(bt_state, bt_q, bt_filled), "")
     within = _tolerance_words(tolerance_ns)
@@ -290,21 +301,21 @@ def order_table(live: pd.DataFrame, bt: pd.DataFrame, *, tolerance_ns: int, reso
             "live_time": _utc(c["live_ns"], c["has_live"]),
             "backtest_time": _utc(c["bt_ns"], c["has_bt"]),
             "delay_s": c["delay_s"],
-            "live_type": _take(live["type"].to_numpy(object), li, ""),
-            "backtest_type": _take(bt["type"].to_numpy(object), bi, ""),
+            "live_type": _take(np.asarray(live["type"], dtype=object), li, ""),
+            "backtest_type": _take(np.asarray(bt["type"], dtype=object), bi, ""),
             "live_quantity": live_q,
             "backtest_quantity": bt_q,
-            "live_price": _take(live["price"].to_numpy(np.float64), li, np.nan),
-            "backtest_price": _take(bt["price"].to_numpy(np.float64), bi, np.nan),
+            "live_price": _take(np.asarray(live["price"], dtype=np.float64), li, np.nan),
+            "backtest_price": _take(np.asarray(bt["price"], dtype=np.float64), bi, np.nan),
             "live_state": live_state,
             "backtest_state": bt_state,
             "live_outcome": live_outcome,
             "backtest_outcome": bt_outcome,
             "live_filled": live_filled,
             "backtest_filled": bt_filled,
-            "live_order_id": _take(live["order_id"].to_numpy(object), li, ""),
-            "live_client_order_id": _take(live["client_order_id"].to_numpy(object), li, ""),
-            "backtest_order_id": _take(bt["client_order_id"].to_numpy(object), bi, ""),
+            "live_order_id": _take(np.asarray(live["order_id"], dtype=object), li, ""),
+            "live_client_order_id": _take(np.asarray(live["client_order_id"], dtype=object), li, ""),
+            "backtest_order_id": _take(np.asarray(bt["client_order_id"], dtype=object), bi, ""),
             "note": np.asarray(notes, dtype=object),
         },
         c,
@@ -325,19 +336,21 @@ def closed_orders(orders: pd.DataFrame) -> dict[str, tuple[str, str]]:
     }
 
 
-def _side_rows(fills: pd.DataFrame, side: str) -> pd.DataFrame:
-    """The fills of one side (``live`` or ``backtest``) as time, symbol, signed quantity, price, fee."""
-    kept = fills[fills[f"{side}_time"].notna()]
-    sign = np.where(kept["side"].to_numpy() == "Buy", 1.0, -1.0)
-    return pd.DataFrame(
-        {
-            "time": kept[f"{side}_time"].dt.tz_convert(None).to_numpy("datetime64[ns]"),
-            "symbol": kept["symbol"].to_numpy(),
-            "signed": sign * kept["quantity"].to_numpy(),
-            "price": kept[f"{side}_price"].to_numpy(),
-            "fee": np.nan_to_num(kept[f"{side}_fee"].to_numpy(), nan=0.0),
-        }
-    ).sort_values("time", kind="stable")
+def _side_rows(fills: pd.DataFrame, side: str) -> dict[str, np.ndarray]:
+    """The fills of one side (``live`` or ``backtest``), by time: time (naive UTC), symbol, signed
+    quantity, price, fee (missing fees as 0)."""
+    stamps = fills[f"{side}_time"]
+    present = stamps.notna().to_numpy()
+    sign = np.where(fills["side"].to_numpy(object)[present] == "Buy", 1.0, -1.0)
+    rows = {
+        "time": stamps.dt.tz_convert(None).to_numpy("datetime64[ns]")[present],
+        "symbol": fills["symbol"].to_numpy(object)[present],
+        "signed": sign * fills["quantity"].to_numpy(np.float64)[present],
+        "price": fills[f"{side}_price"].to_numpy(np.float64)[present],
+        "fee": np.nan_to_num(fills[f"{side}_fee"].to_numpy(np.float64)[present], nan=0.0),
+    }
+    order = np.argsort(rows["time"], kind="stable")
+    return {name: values[order] for name, values in rows.items()}
 
 
 def _marks(stamps: np.ndarray, price: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -356,14 +369,13 @@ def pnl_curves(fills: pd.DataFrame, prices: pd.DataFrame, end: pd.Timestamp) -> 
     curves: dict[str, pd.Series] = {}
     for side in ("live", "backtest"):
         rows = _side_rows(fills, side)
-        times = np.concatenate([rows["time"].to_numpy("datetime64[ns]"), [end_naive]])
-        flows = np.concatenate([(-rows["signed"] * rows["price"] - rows["fee"]).to_numpy(), [0.0]])
-        value = np.cumsum(flows)
+        times = np.concatenate([rows["time"], [end_naive]])
+        value = np.cumsum(np.concatenate([-rows["signed"] * rows["price"] - rows["fee"], [0.0]]))
         for symbol in pd.unique(rows["symbol"]):
-            mine = (rows["symbol"] == symbol).to_numpy()
-            position = np.cumsum(np.concatenate([np.where(mine, rows["signed"].to_numpy(), 0.0), [0.0]]))
-            own = prices["symbol"].to_numpy() == symbol
-            value = value + position * _marks(market_times[own], prices["price"].to_numpy()[own], times)
+            mine = rows["symbol"] == symbol
+            position = np.cumsum(np.concatenate([np.where(mine, rows["signed"], 0.0), [0.0]]))
+            own = prices["symbol"].to_numpy(object) == symbol
+            value = value + position * _marks(market_times[own], prices["price"].to_numpy(np.float64)[own], times)
         curves[side] = pd.Series(value, index=pd.DatetimeIndex(times).tz_localize("UTC"), name=f"pnl_{side}")
     return curves
 
@@ -378,28 +390,28 @@ def summarise(
 ) -> pd.Series:
     """The summary (see :class:`~meltica_lab.reconcile.result.Reconciliation`); ``live_fills`` and
     ``backtest_fills`` count the fills compared."""
-    status = fills["status"]
-    matched = fills[status == "matched"]
-    order_status = orders["status"]
-    paired_orders = orders[order_status == "matched"]
-    live_rows = fills[fills["live_time"].notna()]
-    bt_rows = fills[fills["backtest_time"].notna()]
+    status = fills["status"].to_numpy(object)
+    matched = status == "matched"
+    order_status = orders["status"].to_numpy(object)
+    paired = order_status == "matched"
+    outcomes = orders["live_outcome"].to_numpy(object), orders["backtest_outcome"].to_numpy(object)
+    delays, slippage = fills["delay_s"].to_numpy(np.float64), fills["price_diff_bps"].to_numpy(np.float64)
     values = {
-        "matched": int((status == "matched").sum()),
+        "matched": int(matched.sum()),
         "missing_live": int((status == "missing_live").sum()),
         "extra_live": int((status == "extra_live").sum()),
-        "median_delay_s": float(matched["delay_s"].median()) if len(matched) else np.nan,
-        "median_slippage_bps": float(matched["price_diff_bps"].median()) if len(matched) else np.nan,
-        "fees_live": float(np.nansum(live_rows["live_fee"].to_numpy())),
-        "fees_backtest": float(np.nansum(bt_rows["backtest_fee"].to_numpy())),
+        "median_delay_s": float(np.median(delays[matched])) if matched.any() else np.nan,
+        "median_slippage_bps": float(np.nanmedian(slippage[matched])) if matched.any() else np.nan,
+        "fees_live": float(np.nansum(fills["live_fee"].to_numpy(np.float64))),
+        "fees_backtest": float(np.nansum(fills["backtest_fee"].to_numpy(np.float64))),
         "pnl_live": float(curves["live"].iloc[-1]),
         "pnl_backtest": float(curves["backtest"].iloc[-1]),
         "live_fills": live_fills,
         "backtest_fills": backtest_fills,
-        "orders_matched": int((order_status == "matched").sum()),
+        "orders_matched": int(paired.sum()),
         "orders_missing_live": int((order_status == "missing_live").sum()),
         "orders_extra_live": int((order_status == "extra_live").sum()),
-        "orders_outcome_differs": int((paired_orders["live_outcome"] != paired_orders["backtest_outcome"]).sum()),
-        "rejected_live": int((orders["live_outcome"] == "rejected").sum()),
+        "orders_outcome_differs": int((outcomes[0][paired] != outcomes[1][paired]).sum()),
+        "rejected_live": int((outcomes[0] == "rejected").sum()),
     }
     return pd.Series(values, dtype=object, name="reconciliation")

@@ -7,6 +7,8 @@ import random
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from meltica_lab.reconcile import LiveRecords, pair_nearest, reconcile_result
 from tests.reconcile.records import T0, BtFill, answers, backtest_result, execution, known_case, order
@@ -178,3 +180,23 @@ def test_the_notebook_repr_and_the_plot_show_the_unmatched() -> None:
     figure = result.plot()
     assert len(figure.axes) == 3
     assert any(c.get_label() == "unmatched" for c in figure.axes[0].collections)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 1), st.integers(0, 40), st.sampled_from([0.5, 1.0, 1.5, 2.0])), max_size=25),
+    st.lists(st.tuples(st.integers(0, 1), st.integers(0, 40), st.sampled_from([0.5, 1.0, 1.5, 2.0])), max_size=25),
+    st.integers(0, 6),
+    st.booleans(),
+)
+def test_the_vectorised_rounds_pair_exactly_as_the_walk_in_rank_order(live, bt, tolerance, whole) -> None:
+    def columns(items):
+        return [np.array([item[k] for item in items], dtype=float if k == 2 else np.int64) for k in range(3)]
+
+    lk, lt, lq = columns(live)
+    bk, bt_t, bq = columns(bt)
+    fast = pair_nearest(lk, lt, lq, bk, bt_t, bq, tolerance, whole=whole)
+    walked = pair_nearest(lk, lt, lq, bk, bt_t, bq, tolerance, whole=whole, rounds=False)
+    assert fast.live.tolist() == walked.live.tolist()
+    assert fast.backtest.tolist() == walked.backtest.tolist()
+    assert fast.quantity.tolist() == pytest.approx(walked.quantity.tolist())
