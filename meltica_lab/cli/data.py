@@ -3,6 +3,8 @@
 * ``data inspect FILE...``: what each file holds (format, kinds, rows, times, symbols, sides, gaps,
   dropped rows, sha256); ``--dataset`` reads the files (or globs) as one dataset.
 * ``data formats``: the formats the kit reads and detects.
+* ``data fetch binance MARKET KIND SYMBOL START [END]``: download Binance's daily dumps (verified
+  against their ``.CHECKSUM``, resumed when interrupted) into ``--dir``; prints the paths.
 
 ``--format``, ``--column COLUMN=NAME``, ``--time-unit`` and ``--interval`` say what detection
 cannot (the same as ``format=``, ``columns=``, ``time_unit=``, ``interval=`` in Python).
@@ -12,10 +14,12 @@ Exit 1 when a file cannot be read.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from meltica_lab.cli.common import add_json, print_json, table
 from meltica_lab.data import FORMAT_NAMES, FORMATS, describe_data
+from meltica_lab.data.fetch import BINANCE_URL, BinanceFetcher, dumps
 from meltica_lab.data.formats import TIME_UNITS, meltica
 from meltica_lab.errors import UsageError
 
@@ -92,6 +96,19 @@ def formats(args: argparse.Namespace) -> int:
     return 0
 
 
+def fetch(args: argparse.Namespace) -> int:
+    """Download the dumps and print where they are, one path a line."""
+
+    items = dumps(args.market, args.kind, args.symbol, args.start, args.end, args.interval)
+    with BinanceFetcher(args.dir, base_url=args.base_url, progress=not args.quiet) as fetcher:
+        paths = [str(fetcher.fetch(item)) for item in items]
+    if args.json:
+        print_json(paths)
+    else:
+        print("\n".join(paths))
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``data`` command and its subcommands."""
     parser = sub.add_parser("data", help="market data: inspect files, list formats, fetch exchange dumps")
@@ -102,6 +119,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_read_options(p)
     add_json(p)
     p.set_defaults(func=inspect)
+    p = commands.add_parser("fetch", help="download exchange dumps (Binance public data), checksum-verified")
+    p.add_argument("source", choices=("binance",), help="where from")
+    p.add_argument("market", choices=("spot", "um", "cm"), help="spot, USD-M (um) or COIN-M (cm) futures")
+    p.add_argument("kind", help="trades, aggTrades, klines or bookTicker (futures)")
+    p.add_argument("symbol", help="e.g. BTCUSDT")
+    p.add_argument("start", help="first day, YYYY-MM-DD")
+    p.add_argument("end", nargs="?", help="last day (default: the first)")
+    p.add_argument("--interval", help="klines: 1s, 1m, 5m, 15m, 1h, 1d, ...")
+    p.add_argument("--dir", type=Path, help="data directory (default ~/.cache/meltica-lab/data)")
+    p.add_argument("--base-url", default=BINANCE_URL, help=f"where the dumps are (default {BINANCE_URL})")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_json(p)
+    p.set_defaults(func=fetch)
     p = commands.add_parser("formats", help="the market data formats the kit reads")
     add_json(p)
     p.set_defaults(func=formats)

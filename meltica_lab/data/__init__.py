@@ -12,8 +12,10 @@ from typing import Any
 
 import pandas as pd
 
+from meltica_lab.data.cache import DataCache
 from meltica_lab.data.dataset import expand, read_dataset
 from meltica_lab.data.describe import DataDescription, Gap, describe_market_data
+from meltica_lab.data.fetch import BinanceFetcher, fetch_binance
 from meltica_lab.data.formats import FORMAT_NAMES, FORMATS, Format
 from meltica_lab.data.model import BadRow, DataSource, MarketData, SourceFile
 from meltica_lab.data.read import ReadOptions, read_file, read_frame
@@ -29,6 +31,7 @@ def load_market_data(
     drop_bad_rows: bool = False,
     default_symbol: str = "",
     default_provider: str = "backtest",
+    cache: DataCache | bool | None = None,
 ) -> MarketData:
     """Read market data from a DataFrame, a CSV (plain, ``.gz``, ``.zip``) or Parquet file, or a
     dataset of many files (a list of paths, or a glob such as ``"data/BTCUSDT-trades-*.zip"``: one
@@ -42,6 +45,10 @@ def load_market_data(
     and listed in :attr:`MarketData.dropped`. Rows without ``symbol`` get ``default_symbol`` (else,
     for a Binance file, the symbol its name starts with), rows without ``provider``
     ``default_provider``.
+
+    Files of 1 MiB or more go through the conversion cache (:class:`DataCache`): parsed once, then
+    memory-mapped by their sha256. ``cache`` is the cache to use (default: the kit's cache
+    directory, ``$MELTICA_LAB_CACHE_DIR/columns``), or False to parse every time.
     """
     options = ReadOptions(
         format=format,
@@ -54,10 +61,11 @@ def load_market_data(
     )
     if isinstance(data, pd.DataFrame):
         return read_frame(data, options)
+    chosen = DataCache.default() if cache is None or cache is True else cache or None
     files = expand(data)
     if len(files) == 1 and isinstance(data, str | Path) and files[0] == str(data):
-        return read_file(files[0], options)
-    return read_dataset(files, options)
+        return read_file(files[0], options, chosen)
+    return read_dataset(files, options, chosen)
 
 
 def describe_data(data: MarketData | DataSource | Sequence[str | Path], **options: Any) -> DataDescription:
@@ -71,6 +79,8 @@ __all__ = [
     "FORMATS",
     "FORMAT_NAMES",
     "BadRow",
+    "BinanceFetcher",
+    "DataCache",
     "DataDescription",
     "DataSource",
     "Format",
@@ -78,5 +88,6 @@ __all__ = [
     "MarketData",
     "SourceFile",
     "describe_data",
+    "fetch_binance",
     "load_market_data",
 ]

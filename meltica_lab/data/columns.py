@@ -48,6 +48,8 @@ class Problems:
 
     def flag(self, mask: np.ndarray, column: str, reason: Reason) -> None:
         """Mark the rows of ``mask`` not already bad as bad in ``column`` for ``reason``."""
+        if not mask.any():  # the usual case: no second pass over the rows, no new array
+            return
         mask = mask & ~self.bad
         if mask.any():
             self.bad |= mask
@@ -60,20 +62,30 @@ class Problems:
         return [(r + 1, column, reason if isinstance(reason, str) else reason(r)) for r, column, reason in rows]
 
 
-def numbers(column: pa.ChunkedArray, name: str, problems: Problems) -> np.ndarray:
-    """float64 values, NaN where missing; text that is not a number, and infinities, are flagged."""
+def numbers(column: pa.ChunkedArray, name: str, problems: Problems, out: np.ndarray | None = None) -> np.ndarray:
+    """float64 values (in ``out`` when given), NaN where missing; text that is not a number, and
+    infinities, are flagged."""
     kind = column.type
     if pa.types.is_floating(kind) or pa.types.is_integer(kind) or pa.types.is_decimal(kind):
         # unsafe: an integer beyond 2^53 becomes the nearest float, as any number in a CSV would
-        values = column.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False)
+        values = np.empty(len(column)) if out is None else out
+        start = 0
+        for chunk in column.cast(pa.float64(), safe=False).chunks:
+            values[start : start + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
+            start += len(chunk)
     elif pa.types.is_null(kind):
-        return np.full(len(column), np.nan)
+        values = np.empty(len(column)) if out is None else out
+        values[:] = np.nan
+        return values
     else:
         text = pd.Series(column.to_numpy(zero_copy_only=False), dtype=object)
         values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, copy=True)
         blank = text.isna().to_numpy() | (text.astype(str).str.strip() == "").to_numpy()
         problems.flag(np.isnan(values) & ~blank, name, "not a number")
         values[blank] = np.nan
+        if out is not None:
+            out[:] = values
+            values = out
     problems.flag(np.isinf(values), name, "not a finite number")
     return values
 
@@ -87,7 +99,11 @@ def _date(ns: float) -> str:
 
 
 def _plausible(values: np.ndarray, unit: str, lo: float, hi: float) -> np.ndarray:
-    scaled = values.astype(np.float64) * TIME_UNITS[unit]
+    scale = TIME_UNITS[unit]
+    if values.dtype.kind in "iu":
+        # integer bounds in the unit itself: no scaled copy of a column of millions
+        return (values >= -(-int(lo) // scale)) & (values < -(-int(hi) // scale))
+    scaled = values * scale
     return (scaled >= lo) & (scaled < hi)
 
 
@@ -118,7 +134,7 @@ def epoch_times(
     if forced is not None:
         unit = forced
     else:
-        counts = [int((_plausible(values, u, lo, hi) & valid).sum()) for u in units]
+        counts = [int(np.count_nonzero(_plausible(values, u, lo, hi) & valid)) for u in units]
         best = max(counts) if counts else 0
         if best == 0:
             unit = units[0]
@@ -150,13 +166,18 @@ def epoch_times(
 
         problems.flag(valid & ~_plausible(values, unit, lo, hi), name, elsewhere)
     scale = TIME_UNITS[unit]
-    # a float compare: the largest int64 is not exact as a float, but nothing near it is a real time
-    late = np.abs(values.astype(np.float64)) * scale >= INT64_MAX
+    if values.dtype.kind in "iu":
+        bound = INT64_MAX // scale
+        late = (values > bound) | (values < -bound)
+    else:
+        # a float compare: the largest int64 is not exact as a float, but nothing near it is a real time
+        late = np.abs(values) * scale >= INT64_MAX
     problems.flag(late & valid, name, TOO_LATE)
-    kept = np.where(late | ~valid, 0, values)
-    if kept.dtype.kind == "f":
-        return np.round(kept * scale).astype(np.int64), unit
-    return kept.astype(np.int64) * scale, unit
+    if late.any() or not valid.all():
+        values = np.where(late | ~valid, 0, values)
+    if values.dtype.kind == "f":
+        return np.round(values * scale).astype(np.int64), unit
+    return np.multiply(values, scale, dtype=np.int64), unit
 
 
 def _number(value: float | int) -> str:
@@ -296,4 +317,7 @@ def booleans(column: pa.ChunkedArray, name: str, problems: Problems) -> np.ndarr
 
 def buyer_maker_sides(column: pa.ChunkedArray, name: str, problems: Problems) -> np.ndarray:
     """BUY/SELL from ``is_buyer_maker``: true means the buyer was resting, so the aggressor sold."""
-    return np.where(booleans(column, name, problems), SELL, BUY).astype(np.int8)
+    sold = booleans(column, name, problems)
+    if (BUY, SELL) == (0, 1):
+        return sold.view(np.int8)  # the codes are the booleans themselves: no copy
+    return np.where(sold, SELL, BUY).astype(np.int8)

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
+from meltica_lab.data.cache import DataCache
 from meltica_lab.data.events import MarketEvents, concat_events
 from meltica_lab.data.model import BadRow, MarketData
 from meltica_lab.data.read import ReadOptions, read_file
@@ -60,9 +62,9 @@ def _same(a: MarketEvents, b: MarketEvents) -> bool:
     )
 
 
-def read_dataset(paths: Sequence[str], options: ReadOptions) -> MarketData:
-    """The files as one dataset (see the module docstring)."""
-    parts = [read_file(path, options) for path in paths]
+def read_dataset(paths: Sequence[str], options: ReadOptions, cache: DataCache | None = None) -> MarketData:
+    """The files as one dataset (see the module docstring), each read through ``cache``."""
+    parts = [read_file(path, options, cache) for path in tqdm(paths, desc="market data", unit="file", delay=2.0)]
     formats = {p.format for p in parts}
     if len(formats) > 1:
         first = parts[0]

@@ -4,10 +4,9 @@ with Arrow, convert them (:mod:`meltica_lab.data.columns`), check the rows, buil
 from __future__ import annotations
 
 import hashlib
-import zipfile
-import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,11 +15,12 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from meltica_lab.data import columns as conv
+from meltica_lab.data.cache import DataCache
 from meltica_lab.data.detect import Detection, check_options, detect_names, detect_text, header_name
 from meltica_lab.data.events import KLINE, TICKER, TRADE, VALUE_COLUMNS, MarketEvents
 from meltica_lab.data.formats import TIME_UNITS, Format, Layout
 from meltica_lab.data.model import BadRow, MarketData, SourceFile
-from meltica_lab.data.source import DataFile, open_data_file, printable, unreadable
+from meltica_lab.data.source import READ_ERRORS, DataFile, open_data_file, printable, unreadable
 from meltica_lab.errors import ConfigError, DataError
 from meltica_lab.hashing import hash_text
 
@@ -35,7 +35,6 @@ _POSITIVE = {"price", "bid", "ask", "open", "high", "low", "close"}
 _TEXT = ("symbol", "provider")
 _TIMES = ("timestamp", "open_time")
 _ARROW_TYPES = {"i": pa.int64(), "t": pa.int64(), "n": pa.float64(), "b": pa.bool_(), "s": pa.string()}
-_READ_ERRORS = (OSError, zipfile.BadZipFile, EOFError, zlib.error)
 _INTERVALS = {"s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9, "d": 86400 * 10**9, "w": 7 * 86400 * 10**9}
 
 
@@ -57,6 +56,12 @@ class ReadOptions:
         check_options(self.format, self.time_unit)
         if self.interval is not None:
             interval_ns(self.interval)
+
+    def cache_key(self) -> dict[str, Any]:
+        """The options as part of a conversion cache key (everything that changes what is read)."""
+        out = asdict(self)
+        out["columns"] = dict(sorted((self.columns or {}).items()))
+        return out
 
 
 def interval_ns(text: str) -> int:
@@ -121,7 +126,7 @@ def _read_csv(file: DataFile, found: Detection, mapping: Mapping[str, str]) -> p
                 return attempt(dict.fromkeys(wanted, pa.string()))
             except pa.ArrowInvalid as exc:
                 raise DataError(f"{file.name}: malformed CSV: {printable(str(exc))}", path=str(file.path)) from None
-    except _READ_ERRORS as exc:
+    except READ_ERRORS as exc:
         raise unreadable(file, exc) from None
 
 
@@ -207,17 +212,16 @@ def build(table: pa.Table, fmt: Format, layout: Layout, options: ReadOptions, so
         if data is None:
             continue
         name = label(canonical)
-        numbers = conv.numbers(data, name, problems)
+        numbers = conv.numbers(data, name, problems, out=values[k])
         if canonical in _REQUIRED[kind]:
             problems.flag(np.isnan(numbers), name, "missing value")
-        present = ~np.isnan(numbers)
+        # NaN compares false: a missing optional value passes these checks
         if canonical in _POSITIVE:
-            problems.flag(present & (numbers <= 0), name, "expected a price > 0")
+            problems.flag(numbers <= 0, name, "expected a price > 0")
         elif canonical == "quantity":
-            problems.flag(present & (numbers <= 0), name, "expected a quantity > 0")
+            problems.flag(numbers <= 0, name, "expected a quantity > 0")
         else:
-            problems.flag(present & (numbers < 0), name, "expected a value >= 0")
-        values[k] = numbers
+            problems.flag(numbers < 0, name, "expected a value >= 0")
     if kind == KLINE and opened is not None:
         step = TIME_UNITS[unit] if fmt.bar_close_inclusive and unit in TIME_UNITS else 0
         values[5] = np.where(opened > 0, (ts + step - opened) / _NS_PER_MS, 0.0)
@@ -230,12 +234,12 @@ def build(table: pa.Table, fmt: Format, layout: Layout, options: ReadOptions, so
         side = conv.text_sides(side_column, n, label("side"), problems)
     time_name = label("open_time" if fmt.bar_from_open else "timestamp")
     problems.flag(ts < 0, time_name, "before 1970-01-01")
-    earlier = np.zeros(n, dtype=bool)
-    if n > 1:
+    if n > 1 and (problems.bad.any() or (ts[1:] < ts[:-1]).any()):
         # compare with the latest time among the rows kept so far
+        earlier = np.zeros(n, dtype=bool)
         kept = np.where(problems.bad, np.iinfo(np.int64).min, ts)
         earlier[1:] = ts[1:] < np.maximum.accumulate(kept)[:-1]
-    problems.flag(earlier, time_name, "earlier than a previous row (timestamps must not go backwards)")
+        problems.flag(earlier, time_name, "earlier than a previous row (timestamps must not go backwards)")
     symbol_codes, symbols = conv.codes(column("symbol"), n, symbol)
     provider_codes, providers = conv.codes(column("provider"), n, options.default_provider)
     events = MarketEvents(
@@ -287,9 +291,24 @@ def _binance_symbol(file: DataFile) -> str:
     return stem if stem.isalnum() and stem.isupper() else ""
 
 
-def read_file(path: str, options: ReadOptions) -> MarketData:
-    """One file (CSV, ``.gz``, ``.zip``, Parquet) as market data."""
+def read_file(path: str, options: ReadOptions, cache: DataCache | None = None) -> MarketData:
+    """One file (CSV, ``.gz``, ``.zip``, Parquet) as market data, through ``cache`` when it holds
+    files of this size."""
     file = open_data_file(path)
+    if cache is None or not cache.wants(file.path):
+        return _parse_file(file, options, file.sha256())
+    digest = cache.file_sha256(file.path)
+    key = cache.key(digest, options.cache_key())
+    hit = cache.load(key, file.name)
+    if hit is not None:
+        # the same bytes may lie under another name now: name the file as it was given
+        return replace(hit, files=tuple(replace(f, name=str(file.path)) for f in hit.files))
+    data = _parse_file(file, options, digest)
+    cache.store(key, data)
+    return data
+
+
+def _parse_file(file: DataFile, options: ReadOptions, digest: str) -> MarketData:
     source = file.name
     if file.container == "parquet":
         try:
@@ -319,7 +338,6 @@ def read_file(path: str, options: ReadOptions) -> MarketData:
     symbol = options.default_symbol or (_binance_symbol(file) if fmt.name.startswith("binance") else "")
     columns = build(table, fmt, layout, options, source, symbol)
     events, dropped = _finish(columns, options, source, file if file.container != "parquet" else None, skip)
-    digest = file.sha256()
     described = SourceFile(
         name=str(file.path),
         sha256=digest,

@@ -7,8 +7,11 @@ Nothing here writes: a file that cannot be read is a :class:`DataError` in one p
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import struct
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +19,7 @@ from pathlib import Path
 from typing import IO
 
 import pyarrow as pa
+from isal import isal_zlib
 
 from meltica_lab.errors import DataError
 from meltica_lab.files import ReadLimits, stat_regular
@@ -26,6 +30,9 @@ _GZIP = b"\x1f\x8b"
 _PARQUET = b"PAR1"
 _HEAD_BYTES = 1 << 16
 _SKIPPED_MEMBERS = ("__MACOSX/",)
+_INFLATE_CHUNK = 1 << 22
+READ_ERRORS = (OSError, zipfile.BadZipFile, EOFError, zlib.error, isal_zlib.error)
+"""What reading a damaged or truncated archive raises, whichever library finds it."""
 
 
 def printable(text: str, limit: int = 160) -> str:
@@ -53,32 +60,92 @@ class DataFile:
         return f"{self.path}!{self.member}" if self.member else str(self.path)
 
     @contextmanager
-    def stream(self) -> Iterator[IO[bytes] | pa.NativeFile]:
-        """The CSV bytes (decompressed), for reading once from the start."""
+    def stream(self, chunk: int = _INFLATE_CHUNK) -> Iterator[IO[bytes] | pa.NativeFile]:
+        """The CSV bytes (decompressed), for reading once from the start (a zip member inflated
+        ``chunk`` compressed bytes at a time)."""
         try:
             if self.container == "zip":
-                with zipfile.ZipFile(self.path) as archive, archive.open(str(self.member)) as handle:
-                    yield handle
+                with zipfile.ZipFile(self.path) as archive:
+                    info = archive.getinfo(str(self.member))
+                    if info.compress_type == zipfile.ZIP_DEFLATED:
+                        with _Inflated(self.path, info, chunk) as handle:
+                            yield handle
+                    else:
+                        with archive.open(info) as handle:
+                            yield handle
             elif self.container == "gzip":
                 with pa.CompressedInputStream(pa.OSFile(str(self.path)), "gzip") as handle:
                     yield handle
             else:
                 with pa.OSFile(str(self.path)) as handle:
                     yield handle
-        except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        except READ_ERRORS as exc:
             raise unreadable(self, exc) from None
 
     def head(self, size: int = _HEAD_BYTES) -> bytes:
         """The first ``size`` bytes of the CSV (decompressed)."""
-        with self.stream() as handle:
+        with self.stream(chunk=size) as handle:
             try:
                 return bytes(handle.read(size))
-            except (OSError, zipfile.BadZipFile, EOFError, pa.ArrowException) as exc:
+            except (*READ_ERRORS, pa.ArrowException) as exc:
                 raise unreadable(self, exc) from None
 
     def sha256(self) -> str:
         """``sha256:<hex>`` of the file's bytes on disk (as downloaded, not decompressed)."""
         return file_sha256(self.path)
+
+
+class _Inflated(io.RawIOBase):
+    """A deflated zip member, inflated with ISA-L (2-3 times zlib's speed: a day of trades is
+    hundreds of MB unzipped) in large chunks, its CRC-32 and size checked at the end."""
+
+    def __init__(self, path: Path, info: zipfile.ZipInfo, chunk: int = _INFLATE_CHUNK) -> None:
+        super().__init__()
+        self._chunk = chunk
+        self._file = path.open("rb")
+        self._file.seek(info.header_offset)
+        local = self._file.read(30)
+        if len(local) < 30 or local[:4] != b"PK\x03\x04":
+            self._file.close()
+            raise zipfile.BadZipFile("bad local file header")
+        name_length, extra_length = struct.unpack("<HH", local[26:30])
+        self._file.seek(info.header_offset + 30 + name_length + extra_length)
+        self._info = info
+        self._left = info.compress_size
+        self._inflater = isal_zlib.decompressobj(-15)
+        self._crc = 0
+        self._size = 0
+        self._pending = bytearray()
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def _more(self) -> None:
+        chunk = self._file.read(min(self._left, self._chunk)) if self._left else b""
+        self._left -= len(chunk)
+        out = self._inflater.decompress(chunk) if chunk else self._inflater.flush()
+        self._crc = zlib.crc32(out, self._crc)
+        self._size += len(out)
+        self._pending += out
+        if not chunk:
+            self._done = True
+            if not self._inflater.eof or self._size != self._info.file_size:
+                raise zipfile.BadZipFile(f"truncated: {self._size:,} of {self._info.file_size:,} bytes")
+            if self._crc != self._info.CRC:
+                raise zipfile.BadZipFile("CRC-32 mismatch: the archive is damaged")
+
+    def read(self, size: int = -1) -> bytes:
+        while not self._done and (size < 0 or len(self._pending) < size):
+            self._more()
+        size = len(self._pending) if size < 0 else min(size, len(self._pending))
+        out = bytes(self._pending[:size])
+        del self._pending[:size]
+        return out
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
 
 
 def unreadable(file: DataFile, exc: BaseException) -> DataError:
