@@ -26,7 +26,7 @@ from meltica_lab.registry import edit_registry, load_registry, read_tag_history
 from meltica_lab.runtime import Manager
 from meltica_lab.usage import UsageExport, read_usage_export
 from tests.conftest import snapshot_tree
-from tests.test_runtime_support import cache, register, strategy_source, trades
+from tests.runtime.support import cache, register, strategy_source, trades
 
 __all__ = ["cache"]
 

@@ -7,21 +7,35 @@ the loader at once, so no answer comes from stale state (compat §13.4).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 from meltica_lab.errors import InUseError, ModuleError, NotFoundError, SelectorError
 from meltica_lab.jshost.diagnostics import Diagnostic
-from meltica_lab.jshost.module import ModuleHost
 from meltica_lab.registry import LATEST, Registry, check_segment, edit_registry, load_registry
-from meltica_lab.runtime.refreshing import Refreshing
+from meltica_lab.runtime.refreshing import Refresher
 from meltica_lab.runtime.results import Deletion, Rollback, TagAssignment, TagDeletion, UploadResult
+from meltica_lab.runtime.state import RuntimeState
 from meltica_lab.selectors import Selector, normalize_hash
 
+__all__ = ["ModuleOperations"]
 
-class ModuleOperations(Refreshing):
-    """Module operations over the core and refresh; see :class:`meltica_lab.runtime.Manager`."""
 
-    def _module_host(self) -> ModuleHost:
-        return self._loader.host
+class ModuleOperations:
+    """Upload, tag, delete and roll back revisions of the manager's root.
+
+    Uploads are evaluated in the loader's module host (the one the loader reads metadata with; a
+    workspace's loader brings the workspace's host). Instances move only through ``refresher``
+    (:class:`~meltica_lab.runtime.refreshing.Refresher`).
+    """
+
+    def __init__(self, state: RuntimeState, refresher: Refresher) -> None:
+        self._state = state
+        self._refresher = refresher
+
+    @property
+    def root(self) -> Path:
+        """The strategies root."""
+        return self._state.root
 
     def upload(
         self,
@@ -29,6 +43,7 @@ class ModuleOperations(Refreshing):
         tag: str | None = None,
         aliases: Iterable[str] = (),
         promote_latest: bool = True,
+        strategy: str | None = None,
     ) -> UploadResult:
         """Validate and store a new revision; its strategy name comes from its metadata.
 
@@ -36,21 +51,29 @@ class ModuleOperations(Refreshing):
         (moved if they pointed elsewhere). ``latest`` moves to it when ``promote_latest`` (or when the
         strategy has none). An invalid module raises :class:`ModuleError` with every diagnostic and
         changes nothing. Bytes already registered reuse their file and keep their primary tag.
-        Instances do not move until a refresh.
+        Instances do not move until a refresh. ``strategy``, when given, is the name the module must
+        declare (a module of another strategy is refused before anything is written).
         """
         data = source.encode("utf-8") if isinstance(source, str) else bytes(source)
-        with self._lock:
-            report = self._module_host().inspect(data, filename="upload.js")
+        state = self._state
+        with state.lock:
+            report = state.loader.host.inspect(data, filename="upload.js")
             metadata = report.metadata
             if not report.ok or metadata is None:
-                self._metrics.upload_failed(report.diagnostics)
+                state.metrics.upload_failed(report.diagnostics)
                 raise ModuleError(report.headline, diagnostics=report.diagnostics, path="upload.js")
             chosen = (tag if tag is not None else metadata.tag or "").strip()
             if not chosen:
                 missing = Diagnostic("validation", "tag required", hint="metadata.tag")
-                self._metrics.upload_failed((missing,))
+                state.metrics.upload_failed((missing,))
                 raise ModuleError("metadata tag required for registry writes", diagnostics=(missing,))
             name = check_segment(metadata.name, "strategy name")
+            if strategy is not None and name != strategy.strip().lower():
+                raise ModuleError(
+                    f"upload.js declares strategy {name!r}, not {strategy.strip().lower()!r}: "
+                    "upload it as a revision of its own strategy",
+                    path="upload.js",
+                )
             check_segment(chosen, "tag")
             extra = tuple(dict.fromkeys(check_segment(a.strip(), "alias") for a in aliases if a.strip()))
             # One transaction: the file is stored (or found) and registered under the registry lock, so a
@@ -67,7 +90,7 @@ class ModuleOperations(Refreshing):
                 if promote_latest:
                     draft.assign_tag(name, LATEST, digest)
                 latest = draft.registry().strategies[name].default_hash() == digest
-            self._loader.refresh()
+            state.loader.refresh()
             return UploadResult(name, digest, chosen, extra, rel, str(self.root), created, latest)
 
     def assign_tag(self, name: str, tag: str, hash: str, refresh: bool = True) -> TagAssignment:
@@ -76,25 +99,27 @@ class ModuleOperations(Refreshing):
         With ``refresh``, when the tag moved, the strategy's instances are re-resolved (only those that
         follow the tag can move).
         """
-        with self._lock:
+        state = self._state
+        with state.lock:
             with edit_registry(self.root, f"assign {name.strip().lower()}:{tag.strip()}", create=False) as draft:
                 previous = draft.assign_tag(name, tag, hash)
                 found = draft.registry().resolve(Selector(name.strip().lower(), tag=tag.strip()))
-            self._loader.refresh()
+            state.loader.refresh()
             moved = previous != found.hash
             if moved and previous is not None:
-                self._metrics.tag_reassigned(found.name, tag.strip())
-            results = tuple(self.refresh(strategies=[found.name])) if refresh and moved else ()
+                state.metrics.tag_reassigned(found.name, tag.strip())
+            results = tuple(self._refresher.refresh(strategies=[found.name])) if refresh and moved else ()
             return TagAssignment(found.name, tag.strip(), found.hash, previous or "", results)
 
     def delete_tag(self, name: str, tag: str, allow_orphan: bool = False) -> TagDeletion:
         """Remove a tag (never ``latest``; not a hash's last tag unless ``allow_orphan``). Instances
         that followed it keep running; the next refresh reports them ``retired``."""
-        with self._lock:
+        state = self._state
+        with state.lock:
             with edit_registry(self.root, f"delete tag {name.strip().lower()}:{tag}", create=False) as draft:
                 digest = draft.remove_tag(name, tag, allow_orphan=allow_orphan)
-            self._loader.refresh()
-            self._metrics.tag_deleted(name.strip().lower(), tag, allow_orphan)
+            state.loader.refresh()
+            state.metrics.tag_deleted(name.strip().lower(), tag, allow_orphan)
             return TagDeletion(name.strip().lower(), tag, digest, allow_orphan)
 
     def delete(self, selector: str) -> Deletion:
@@ -104,7 +129,8 @@ class ModuleOperations(Refreshing):
         Refused with :class:`InUseError` while any instance, running or stopped, pins a revision to be
         deleted. ``latest`` moves to the newest remaining revision. Files go after the registry write.
         """
-        with self._lock:
+        state = self._state
+        with state.lock:
             registry = load_registry(self.root)
             if registry is None:
                 raise NotFoundError(f"{self.root}/registry.json does not exist", selector=selector)
@@ -123,7 +149,7 @@ class ModuleOperations(Refreshing):
                     draft.remove_revision(name, digest)
                 remaining = draft.registry()
             files = draft.files_removed
-            self._loader.refresh()
+            state.loader.refresh()
             latest = remaining.strategies[name].default_hash() if name in remaining.strategies else None
             return Deletion(
                 selector.strip(),
@@ -136,7 +162,8 @@ class ModuleOperations(Refreshing):
             )
 
     def _refuse_in_use(self, selector: str, name: str, hashes: tuple[str, ...], *, whole: bool) -> None:
-        users = sorted((s.spec.id, s.session is not None) for s in self._slots.values() if s.spec.hash in hashes)
+        slots = self._state.slots.values()
+        users = sorted((s.spec.id, s.session is not None) for s in slots if s.spec.hash in hashes)
         if not users:
             return
         listed = ", ".join(f"{ident} ({'running' if on else 'stopped'})" for ident, on in users)
@@ -150,7 +177,8 @@ class ModuleOperations(Refreshing):
     def rollback(self, name: str, to: str) -> Rollback:
         """Move ``latest`` of ``name`` to the revision ``to`` names (a tag, else a hash or prefix), then
         refresh the instances that follow ``latest``."""
-        with self._lock:
+        state = self._state
+        with state.lock:
             key = name.strip().lower()
             registry = load_registry(self.root) or Registry({})
             entry = registry.entry(key)
@@ -169,16 +197,16 @@ class ModuleOperations(Refreshing):
                 target = registry.resolve(Selector(key, hash=digest)).hash
             with edit_registry(self.root, f"rollback {key} latest to {to.strip()}", create=False) as draft:
                 previous = draft.assign_tag(key, LATEST, target) or ""
-            self._loader.refresh()
+            state.loader.refresh()
             if previous and previous != target:
-                self._metrics.tag_reassigned(key, LATEST)
-            after = self._loader.registry
+                state.metrics.tag_reassigned(key, LATEST)
+            after = state.loader.registry
             results = tuple(
-                self._refresh_slot(self._slots[ident], after, restart=False)
-                for ident in sorted(self._slots)
-                if self._slots[ident].spec.follows(key, LATEST)
+                self._refresher.refresh_slot(slot, after, restart=False)
+                for slot in state.sorted_slots()
+                if slot.spec.follows(key, LATEST)
             )
-            self._persist()
+            state.persist()
             return Rollback(key, target, previous, results)
 
 

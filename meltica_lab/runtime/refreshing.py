@@ -10,22 +10,34 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from meltica_lab.errors import InstanceError, MelticaLabError
+from meltica_lab.errors import MelticaLabError
 from meltica_lab.loader import RefreshReport
 from meltica_lab.registry import Registry
-from meltica_lab.runtime.core import ManagerCore, Slot
+from meltica_lab.runtime.instances import Instances
 from meltica_lab.runtime.results import RefreshResult
 from meltica_lab.runtime.specs import InstanceSpec
+from meltica_lab.runtime.state import RuntimeState, Slot
 from meltica_lab.runtime.targets import parse_targets
 
+__all__ = ["Refresher"]
 
-class Refreshing(ManagerCore):
-    """Refresh operations over the core; see :class:`meltica_lab.runtime.Manager`."""
+
+class Refresher:
+    """Reload modules and move instances to what their selectors mean now.
+
+    Works on the manager's :class:`~meltica_lab.runtime.state.RuntimeState`; restarts go through
+    ``instances`` (:class:`~meltica_lab.runtime.instances.Instances`), so a refresh starts sessions
+    exactly as a start does.
+    """
+
+    def __init__(self, state: RuntimeState, instances: Instances) -> None:
+        self._state = state
+        self._instances = instances
 
     def reload(self) -> RefreshReport:
         """Re-read the registry and modules without touching any instance; what the loader did."""
-        with self._lock:
-            return self._loader.refresh()
+        with self._state.lock:
+            return self._state.loader.refresh()
 
     def refresh(self, hashes: Iterable[str] = (), strategies: Iterable[str] = ()) -> list[RefreshResult]:
         """Reload modules, re-resolve instances, restart the running ones whose hash changed.
@@ -36,23 +48,22 @@ class Refreshing(ManagerCore):
         An instance whose selector stopped resolving keeps running its pinned hash (``retired``); a
         move that fails leaves it on its hash with ``error`` set.
         """
-        with self._lock:
-            before = self._loader.registry
-            self._loader.refresh()
-            after = self._loader.registry
-            pinned = {slot.spec.hash for slot in self._slots.values()}
-            targets = parse_targets(hashes, strategies, before=before, after=after, pinned=pinned)
+        state = self._state
+        with state.lock:
+            before = state.loader.registry
+            state.loader.refresh()
+            after = state.loader.registry
+            targets = parse_targets(hashes, strategies, before=before, after=after, pinned=state.pins())
             results = []
             matched_targets = set()
-            for key in sorted(self._slots):
-                slot = self._slots[key]
+            for slot in state.sorted_slots():
                 hits = [t for t in targets if t.matches(slot.spec)]
                 if targets and not hits:
                     continue
                 matched_targets.update(t.text for t in hits)
-                results.append(self._refresh_slot(slot, after, restart=False))
+                results.append(self.refresh_slot(slot, after, restart=False))
             results += [t.unmatched(after) for t in targets if t.text not in matched_targets]
-            self._persist()
+            state.persist()
             return sorted(results, key=lambda r: (r.selector, r.strategy, r.instances))
 
     def refresh_hash(self, hash: str) -> list[RefreshResult]:
@@ -62,22 +73,24 @@ class Refreshing(ManagerCore):
         the others restart on the same hash (``alreadyPinned``, ``restarted``). Stopped instances are
         re-resolved only.
         """
-        with self._lock:
-            self._loader.refresh()
-            registry = self._loader.registry
-            pinned = {slot.spec.hash for slot in self._slots.values()}
-            (target,) = parse_targets([hash], [], before=registry, after=registry, pinned=pinned)
+        state = self._state
+        with state.lock:
+            state.loader.refresh()
+            registry = state.loader.registry
+            (target,) = parse_targets([hash], [], before=registry, after=registry, pinned=state.pins())
             results = [
-                self._refresh_slot(self._slots[key], registry, restart=True)
-                for key in sorted(self._slots)
-                if target.matches(self._slots[key].spec)
+                self.refresh_slot(slot, registry, restart=True)
+                for slot in state.sorted_slots()
+                if target.matches(slot.spec)
             ]
             if not results:
                 results.append(target.unmatched(registry))
-            self._persist()
+            state.persist()
             return results
 
-    def _refresh_slot(self, slot: Slot, registry: Registry, *, restart: bool) -> RefreshResult:
+    def refresh_slot(self, slot: Slot, registry: Registry, *, restart: bool) -> RefreshResult:
+        """Re-resolve one instance through its own selector in ``registry`` and move it if it moved
+        (``restart``: restart it on the same hash too); the state's lock must be held."""
         spec = slot.spec
         running = slot.session is not None
         record = {"selector": spec.selector, "strategy": spec.strategy, "instances": (spec.id,)}
@@ -95,7 +108,7 @@ class Refreshing(ManagerCore):
             )
             error, restarted = "", False
             if restart and running:
-                error = self._relaunch(slot, spec)
+                error = self._instances.relaunch(slot, spec)
                 restarted = not error
                 why += "; restarted on the same hash" if restarted else f"; restart failed: {error}"
             return RefreshResult(
@@ -110,10 +123,10 @@ class Refreshing(ManagerCore):
         moved = replace(spec, hash=found.hash, tag=found.tag)
         error = self._check_move(moved)
         if not error and running:
-            error = self._relaunch(slot, moved)
+            error = self._instances.relaunch(slot, moved)
         elif not error:
             slot.spec = moved
-            self._index.ensure(moved.strategy, moved.hash)
+            self._state.index.ensure(moved.strategy, moved.hash)
         if error:
             keeps = "keeps running" if running else "stays pinned to"
             detail = f"{spec.selector} now resolves to {found.hash}, but the instance {keeps} {spec.hash}"
@@ -133,20 +146,8 @@ class Refreshing(ManagerCore):
     def _check_move(self, spec: InstanceSpec) -> str:
         """Why ``spec`` cannot be pinned (its revision failed to load, or its config no longer fits)."""
         try:
-            self._checked_config(self._loader.revision(spec.hash), spec.config, spec.id)
+            state = self._state
+            state.checked_config(state.loader.revision(spec.hash), spec.config, spec.id)
         except MelticaLabError as exc:
             return f"cannot move to {spec.hash}: {exc.message}"
-        return ""
-
-    def _relaunch(self, slot: Slot, spec: InstanceSpec) -> str:
-        """Start ``spec`` in a new session, then retire the old one; on failure the old one keeps
-        running and the error text is returned."""
-        try:
-            session = self._launch(spec)
-        except InstanceError as exc:
-            return exc.message
-        self._halt(slot)
-        slot.spec, slot.session = spec, session
-        self._index.ensure(spec.strategy, spec.hash)
-        self._mark_start(slot)
         return ""

@@ -12,7 +12,7 @@ from meltica_lab.cli import main
 from meltica_lab.registry import edit_registry, load_registry
 from meltica_lab.runtime import Manager
 from tests.conftest import snapshot_tree
-from tests.test_runtime_support import register, strategy_source
+from tests.runtime.support import register, strategy_source
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ from meltica_lab.errors import AmbiguousHashError, SelectorError
 from meltica_lab.registry import Registry, edit_registry
 from meltica_lab.runtime import REASONS, Manager
 from meltica_lab.runtime.targets import parse_targets
-from tests.test_runtime_support import cache, events_seen, register, strategy_source, trades
+from tests.runtime.support import cache, events_seen, register, strategy_source, trades
 
 __all__ = ["cache"]
 

@@ -12,7 +12,7 @@ from meltica_lab.errors import NotFoundError, UsageError
 from meltica_lab.registry import edit_registry
 from meltica_lab.runtime import Manager
 from meltica_lab.usage import format_time, read_usage_export
-from tests.test_runtime_support import cache, register, strategy_source
+from tests.runtime.support import cache, register, strategy_source
 
 __all__ = ["cache"]
 

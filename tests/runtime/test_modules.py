@@ -8,7 +8,7 @@ from meltica_lab.errors import ConflictError, InUseError, ModuleError, NotFoundE
 from meltica_lab.registry import load_registry, read_tag_history
 from meltica_lab.runtime import Manager
 from tests.conftest import snapshot_tree
-from tests.test_runtime_support import cache, register, strategy_source
+from tests.runtime.support import cache, register, strategy_source
 
 __all__ = ["cache"]
 

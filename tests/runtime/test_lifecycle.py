@@ -11,7 +11,7 @@ from meltica_lab.errors import ConfigError, InstanceError, NotFoundError, UsageE
 from meltica_lab.jshost.limits import DEFAULT_LIMITS
 from meltica_lab.runtime import USAGE_FILE, Manager
 from meltica_lab.usage import UsageIndex
-from tests.test_runtime_support import cache, events_seen, register, state, strategy_source, trades
+from tests.runtime.support import cache, events_seen, register, state, strategy_source, trades
 
 __all__ = ["cache", "state"]  # fixtures used by name below
 
