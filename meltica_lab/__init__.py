@@ -16,7 +16,7 @@ stays fast)::
 - migration: ``plan_migration``, ``apply_migration``, ``migrate``
 - backtests: ``run_backtest``, ``compare``, ``sweep``, ``BacktestResult``, ``Fees``, ``FillModel``,
   ``load_market_data``, ``describe_data`` (market data in: :mod:`meltica_lab.data`)
-- operating revisions: ``Manager``
+- operating revisions: ``Manager`` (``Manager.gateway``, a ``LocalGateway``, has ``GatewayClient``'s methods)
 - usage and analysis: ``read_usage_export``, ``UsageIndex``, ``UsageRecord``, ``revisions_frame``,
   ``usage_frame``, ``instances_frame``, ``tag_history_frame``, ``drift_report``, ``pruning_plan``
 - a live gateway: ``GatewayClient``
@@ -57,6 +57,7 @@ _EXPORTS: dict[str, str | tuple[str, str]] = {
     "load_market_data": "meltica_lab.data",
     "describe_data": "meltica_lab.data",
     "Manager": "meltica_lab.runtime",
+    "LocalGateway": "meltica_lab.runtime",
     "read_usage_export": "meltica_lab.usage",
     "UsageIndex": "meltica_lab.usage",
     "UsageRecord": "meltica_lab.usage",

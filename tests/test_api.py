@@ -25,6 +25,23 @@ def test_the_workspace_names_are_public_and_open_does_not_shadow_the_builtin_on_
     assert "open" not in namespace
 
 
+def test_the_split_usage_and_runtime_packages_keep_their_names_and_add_the_new_ones():
+    from meltica_lab import runtime, usage
+    from meltica_lab.runtime.local_gateway import LocalGateway
+
+    assert set(usage.__all__) == {
+        "ZERO_TIME", "UsageExport", "UsageIndex", "UsageRecord", "UsageRows",
+        "format_time", "parse_time", "parse_usage_export", "read_usage_export",
+    }  # fmt: skip
+    assert {"Manager", "USAGE_FILE", "RuntimeState", "Instances", "Refresher", "ModuleOperations", "Queries"} <= set(
+        runtime.__all__
+    )
+    assert meltica_lab.LocalGateway is runtime.LocalGateway is LocalGateway
+    for name in [*usage.__all__, *runtime.__all__]:
+        value = getattr(usage if name in usage.__all__ else runtime, name)
+        assert getattr(value, "__doc__", None) or isinstance(value, str | tuple), name
+
+
 def test_the_version_is_importable_below_the_facade():
     from meltica_lab.version import __version__
 

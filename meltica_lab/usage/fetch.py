@@ -29,11 +29,14 @@ def _read_stream(stream: BinaryIO, size: int | None) -> bytearray:
 
 
 def read_file(path: Path) -> bytearray:
+    """The bytes of the file at ``path`` (``OSError`` as raised; the callers name the file)."""
     with path.open("rb") as handle:
         return _read_stream(handle, fstat(handle.fileno()).st_size)
 
 
 def fetch_url(url: str) -> bytearray:
+    """The body of ``GET url`` (asking for JSON); an HTTP error or an unreachable host raises
+    :class:`~meltica_lab.errors.UsageExportError` naming the URL and the first line of the answer."""
     request = urllib.request.Request(url, headers={"Accept": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
