@@ -2,7 +2,8 @@
 
 Migrates a copy of ``examples/legacy`` (dry run first, then ``--write``), verifies the result,
 resolves a few selectors, and shows that running the migration again changes nothing. Then runs the
-three report notebooks (migration, drift review, pinned backtest) on the example strategies and data
+four report notebooks (migration, drift review, pinned backtest, and the reconciliation of the example
+live run in ``examples/live`` with its backtest) on the example strategies and data
 through the report API, leaving executed notebooks and HTML reports in the output folder.
 """
 
@@ -76,13 +77,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def notebook_runs(out: Path) -> list[tuple[str, dict[str, object]]]:
-    """The three report notebooks with parameters for the project's examples (absolute paths, since the
+    """The four report notebooks with parameters for the project's examples (absolute paths, since the
     kernel runs in the notebooks folder). The migration notebook writes to its own copy under ``out``."""
     scratch = out / "notebook-migration"
     if scratch.exists():
         shutil.rmtree(scratch)
     shutil.copytree(PROJECT / "examples" / "legacy", scratch)
     strategies = str(PROJECT / "strategies")
+    live = PROJECT / "examples" / "live"
     return [
         ("migration", {"root": str(scratch), "write": True}),
         (
@@ -94,6 +96,16 @@ def notebook_runs(out: Path) -> list[tuple[str, dict[str, object]]]:
             },
         ),
         ("pinned_backtest", {"root": strategies, "data": str(PROJECT / "examples" / "data" / "btc_trades.csv")}),
+        (
+            "reconcile",
+            {
+                "root": strategies,
+                "orders": str(live / "orders.json"),
+                "executions": str(live / "executions.json"),
+                "snapshot": str(live / "instance.json"),
+                "data": str(PROJECT / "examples" / "data" / "btc_trades.csv"),
+            },
+        ),
     ]
 
 

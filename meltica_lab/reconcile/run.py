@@ -9,7 +9,6 @@ start (during the warm-up) are not compared; they are counted in the provenance.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -25,7 +24,6 @@ from meltica_lab.backtest.events import KLINE, TICKER, MarketEvents
 from meltica_lab.backtest.settings import SettingsChanges
 from meltica_lab.errors import ConfigError, DataError, MelticaLabError, UsageError
 from meltica_lab.gateway import GatewayClient
-from meltica_lab.hashing import hash_text
 from meltica_lab.reconcile.errors import ReconcileWarning
 from meltica_lab.reconcile.live import NS_PER_S, LiveRecords
 from meltica_lab.reconcile.result import Reconciliation
@@ -115,53 +113,15 @@ def market_prices(events: MarketEvents) -> pd.DataFrame:
     return pd.DataFrame({"symbol": names, "price": price}, index=index)
 
 
-def _merged(parts: Sequence[MarketData]) -> MarketData:
-    """Several files' events as one time-ordered stream (files may interleave; equal times keep the
-    order the files were given in)."""
-    symbols = tuple(dict.fromkeys(s for part in parts for s in part.events.symbols))
-    providers = tuple(dict.fromkeys(p for part in parts for p in part.events.providers))
-    columns: dict[str, list[np.ndarray]] = {name: [] for name in ("ts", "kind", "symbol", "provider", "side")}
-    values = []
-    for part in parts:
-        e = part.events
-        columns["ts"].append(e.ts)
-        columns["kind"].append(e.kind)
-        columns["side"].append(e.side)
-        columns["symbol"].append(np.array([symbols.index(n) for n in e.symbols], np.int32)[e.symbol])
-        columns["provider"].append(np.array([providers.index(n) for n in e.providers], np.int32)[e.provider])
-        values.append(e.values)
-    ts = np.concatenate(columns["ts"])
-    order = np.argsort(ts, kind="stable")
-    events = MarketEvents(
-        ts=ts[order],
-        kind=np.concatenate(columns["kind"])[order],
-        symbol=np.concatenate(columns["symbol"])[order],
-        provider=np.concatenate(columns["provider"])[order],
-        side=np.concatenate(columns["side"])[order],
-        values=np.concatenate(values, axis=1)[:, order],
-        symbols=symbols,
-        providers=providers,
-    )
-    digest = hashlib.sha256("\n".join(part.sha256 for part in parts).encode())
-    return MarketData(
-        events=events,
-        sha256=hash_text(digest),
-        rows=sum(part.rows for part in parts),
-        dropped=tuple(bad for part in parts for bad in part.dropped),
-        source=" + ".join(part.source for part in parts),
-        timestamp_unit=",".join(dict.fromkeys(part.timestamp_unit for part in parts)),
-    )
-
-
-def load_market(data: DataSource | MarketData | Sequence[DataSource], settings: BacktestSettings) -> MarketData:
-    """The market data as a run with these settings reads it; several files (a list) become one
-    time-ordered stream whose ``sha256`` is the hash of the files' hashes, in order."""
+def load_market(data: DataSource | MarketData | Sequence[str | Path], settings: BacktestSettings) -> MarketData:
+    """The market data as a run with these settings reads it: one source, or a dataset of several
+    files (a list or a glob; :func:`meltica_lab.data.load_market_data` puts them in time order)."""
     if isinstance(data, list | tuple):
         if not data:
-            raise DataError("market data: expected a file, a DataFrame or a list of them, got an empty list")
-        parts = [market_for(part, settings) for part in data]
-        return parts[0] if len(parts) == 1 else _merged(parts)
-    return market_for(data, settings)
+            raise DataError("market data: expected a file, a DataFrame or a list of files, got an empty list")
+        if len(data) == 1:
+            data = data[0]
+    return market_for(data, settings)  # type: ignore[arg-type]
 
 
 def _columns(frame: pd.DataFrame, names: Mapping[str, str], dtypes: Mapping[str, Any]) -> dict[str, np.ndarray]:
@@ -346,7 +306,7 @@ def _window(market: MarketData, records: LiveRecords, warmup_ns: int | None, tol
 
 def reconcile(
     live: LiveSource,
-    data: DataSource | MarketData | Sequence[DataSource],
+    data: DataSource | MarketData | Sequence[str | Path],
     *,
     root: str | Path | None = None,
     workspace: BacktestContext | None = None,
@@ -364,7 +324,7 @@ def reconcile(
     executions file)`` (saved answers ``{"orders": [...], "count": n}`` and ``{"executions": [...],
     "count": n}``), two DataFrames, or the two parsed answers; ``instance`` picks one instance from
     records that hold several. ``data`` is the market data, as :func:`~meltica_lab.run_backtest`
-    takes it, or a list of such files (read as one stream, see :func:`load_market`). The strategy
+    takes it, or a dataset of several files (a list or a glob, see :func:`load_market`). The strategy
     hash and config come from the instance (the gateway's snapshot) unless ``strategy`` (a selector)
     and ``config`` are given; saved answers carry no snapshot (unless one is given to
     :meth:`LiveRecords.from_files`), so they need ``strategy``. Selectors resolve through

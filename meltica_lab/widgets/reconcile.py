@@ -54,13 +54,13 @@ def reconcile_parts(result: Reconciliation, *, status: str = "unmatched") -> lis
         frame_table(result.summary.to_frame("value"), rows=len(result.summary)),
         image(figure_png(result.plot()), alt="price with fills, slippage histogram, cumulative PnL"),
         heading(f"Fills: {status} ({len(shown)} of {len(result.fills)})", 5),
-        frame_table(shown[columns], index=False) if len(shown) else paragraph("None."),
+        frame_table(shown[columns], index=False, empty="None.", more="result.fills has every row"),
     ]
     orders = result.unmatched_orders
     differ = result.orders[(result.orders["status"] == "matched") & (result.orders["note"] != "same outcome")]
     parts.append(heading(f"Orders unmatched ({len(orders)}) or ending otherwise ({len(differ)})", 5))
     listed = result.orders.loc[orders.index.union(differ.index)]
-    parts.append(frame_table(listed, index=False) if len(listed) else paragraph("None."))
+    parts.append(frame_table(listed, index=False, empty="None.", more="result.orders has every row"))
     parts += [
         heading("Provenance", 5),
         definition_list(
@@ -191,15 +191,19 @@ class ReconcilePanel(LabWidget):
                 tolerance=self.tolerance.value,
                 **{"progress": False, **self.settings},
             )
-            self.result = result
-            self._refilter()
-            self.status.value = "all matched" if result.ok else "differences found"
+            self.show_result(result)
         except Exception:
             self.status.value = "failed"
             raise
         finally:
             self.button.disabled = False
         return result
+
+    def show_result(self, result: Reconciliation) -> None:
+        """Show a finished reconciliation (from :meth:`run`, or a ``reconcile`` call made elsewhere)."""
+        self.result = result
+        self._refilter()
+        self.status.value = "all matched" if result.ok else "differences found"
 
     def _refilter(self) -> None:
         if self.result is not None:

@@ -12,6 +12,7 @@ import meltica_lab
 from meltica_lab.backtest import Fees
 from meltica_lab.errors import DataError, NotFoundError, UsageError
 from meltica_lab.reconcile import LiveRecords, ReconcileWarning, reconcile
+from tests.gateway_server import FakeGateway, Instance
 
 PROJECT = Path(__file__).resolve().parents[2]
 LIVE = PROJECT / "examples" / "live"
@@ -128,3 +129,30 @@ def test_data_without_a_symbol_column_takes_the_one_symbol_traded() -> None:
 def test_a_bad_tolerance_is_a_config_error() -> None:
     with pytest.raises(meltica_lab.errors.ConfigError, match="tolerance: expected a duration"):
         reconcile(example_records(), DATA, root=STRATEGIES, tolerance="soon")
+
+
+def test_data_in_several_files_reconciles_as_the_whole_file(example, tmp_path: Path) -> None:
+    lines = DATA.read_text().splitlines(keepends=True)
+    halves = tmp_path / "a.csv", tmp_path / "b.csv"
+    halves[0].write_text("".join(lines[:5001]))
+    halves[1].write_text(lines[0] + "".join(lines[5001:]))
+    split = reconcile(example_records(), list(halves), root=STRATEGIES, fees=FEES, progress=False)
+    pd.testing.assert_frame_equal(split.fills, example.fills)
+    assert [Path(f["name"]).name for f in split.provenance["backtest"]["data_files"]] == ["a.csv", "b.csv"]
+
+
+def test_a_live_gateway_is_reconciled_like_its_saved_answers(example) -> None:
+    snapshot = json.loads((LIVE / "instance.json").read_text())
+    orders = json.loads((LIVE / "orders.json").read_text())["orders"]
+    executions = json.loads((LIVE / "executions.json").read_text())["executions"]
+    spec = snapshot["strategy"]
+    with FakeGateway() as gateway:
+        gateway.instances["momentum-live"] = Instance(
+            "momentum-live", "momentum", spec["selector"], spec["hash"], spec["tag"], True, config=spec["config"]
+        )
+        gateway.orders["momentum-live"] = orders
+        gateway.executions["momentum-live"] = executions
+        live = reconcile((gateway.url, "momentum-live"), DATA, root=STRATEGIES, fees=FEES, progress=False)
+    assert live.provenance["live_source"] == f"{gateway.url} instance momentum-live"
+    pd.testing.assert_frame_equal(live.fills, example.fills)
+    pd.testing.assert_series_equal(live.summary, example.summary)
