@@ -33,6 +33,7 @@ RUNTIME_FILES = (
     "host_ledger.js",
     "host_exchange.js",
     "host_env.js",
+    "host_events.js",
     "host_loop.js",
 )
 """The JS runtime, in load order; each file adds one part to the host's private namespace ``M``."""

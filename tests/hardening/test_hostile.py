@@ -190,7 +190,7 @@ CASES = (
     hostile(
         "redefines-math",
         OK,
-        Outcome("stopped", "Math.floor is not a function"),
+        OK,  # the host captured the Math functions it uses before the strategy ran
         top="Math.floor = null; Math.random = () => 2; Math.max = () => NaN;",
     ),
     hostile("redefines-json", OK, OK, top="JSON.stringify = () => 'forged'; JSON.parse = () => ({});"),

@@ -5,7 +5,20 @@
 //
 // Time is kept as a pair: whole milliseconds since the epoch (a float64, exact up to 2^53) and the
 // nanosecond remainder in [0, 1e6). An int64 nanosecond count does not fit a float64; the pair does.
+// The Math functions the host uses, captured before any strategy code runs: a strategy that replaces
+// Math.floor breaks its own arithmetic, not the host's.
+M.math = Object.freeze({
+  abs: Math.abs,
+  floor: Math.floor,
+  imul: Math.imul,
+  max: Math.max,
+  min: Math.min,
+  sign: Math.sign,
+  trunc: Math.trunc,
+});
+
 M.clock = (function () {
+  const { imul } = M.math;
   const RealDate = Date;
   // `seq` is the index of the market event being processed (fills record it), -1 before the first.
   const now = { ms: 0, rem: 0, seq: -1 };
@@ -45,8 +58,8 @@ M.clock = (function () {
   function splitmix32(x) {
     x = (x + 0x9e3779b9) | 0;
     let z = x;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    z = imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = imul(z ^ (z >>> 13), 0xc2b2ae35);
     return [x, (z ^ (z >>> 16)) >>> 0];
   }
   function seed(lo, hi) {

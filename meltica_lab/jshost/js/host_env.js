@@ -5,6 +5,7 @@
 // come from the replayed market, sleep never sleeps, and seeds that are not numbers use the
 // simulation clock instead of the wall clock.
 M.env = (function () {
+  const { abs, trunc } = M.math;
   const { clock, format, journal, market, exchange } = M;
 
   // Evaluate CommonJS source in strict mode with `module` and `exports` (compat §1.1, §7).
@@ -88,7 +89,7 @@ M.env = (function () {
     if (typeof seed === "number") number = seed;
     else if (typeof seed === "string" && (INTEGER.test(seed) || FLOAT.test(seed))) number = Number(seed);
     if (number === null) return null;
-    return Number.isFinite(number) ? Math.trunc(Math.abs(number)) : 0;
+    return Number.isFinite(number) ? trunc(abs(number)) : 0;
   }
 
   function build(config, metadata, tag, settings) {

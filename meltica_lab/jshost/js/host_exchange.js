@@ -22,6 +22,7 @@
 //     fee, commission_asset the symbol's quote currency.
 //   Resting orders (and market orders that never met a price) expire at the end of the data.
 M.exchange = (function () {
+  const { floor, max, min } = M.math;
   const { clock, format, ledger, market, Table } = M;
   const STATES = ["ACK", "PARTIAL", "FILLED", "CANCELLED", "REJECTED", "EXPIRED"];
   const orders = [];
@@ -59,7 +60,7 @@ M.exchange = (function () {
 
   function later(ms, rem, latencyNs) {
     const total = rem + latencyNs;
-    const carry = Math.floor(total / 1000000);
+    const carry = floor(total / 1000000);
     return [ms + carry, total - carry * 1000000];
   }
 
@@ -183,7 +184,7 @@ M.exchange = (function () {
     const order = report.order;
     const filled = report.filled;
     const average = filled > 0 ? decimalText(report.notional / filled) : "0";
-    const remaining = order.quantity > 0 ? decimalText(Math.max(order.quantity - filled, 0)) : "0";
+    const remaining = order.quantity > 0 ? decimalText(max(order.quantity - filled, 0)) : "0";
     const state = STATES[report.state];
     const side = order.side > 0 ? "Buy" : "Sell";
     const type = order.type === 1 ? "Limit" : "Market";
@@ -302,7 +303,7 @@ M.exchange = (function () {
       if (order.provider !== provider || before(now.ms, now.rem, order.eligibleMs, order.eligibleRem)) continue;
       const pool = kind === 1 && !buy ? 1 : 0;
       if (!(pools[pool] > 0)) continue;
-      const quantity = Math.min(order.quantity - order.filled, pools[pool]);
+      const quantity = min(order.quantity - order.filled, pools[pool]);
       pools[pool] -= quantity;
       if (fill(order, quantity, price, order.type === 1)) kept--;
     }
@@ -324,7 +325,7 @@ M.exchange = (function () {
     const through = settings.touch ? (buy ? trigger <= limit : trigger >= limit) : buy ? trigger < limit : trigger > limit;
     if (!through) return NaN;
     if (!settings.priceImprovement || !(improving > 0)) return limit;
-    return buy ? Math.min(limit, improving) : Math.max(limit, improving);
+    return buy ? min(limit, improving) : max(limit, improving);
   }
 
   // End of data: later submissions are rejected, open orders expire now (in submission order).
@@ -348,7 +349,7 @@ M.exchange = (function () {
   // one row per order: submit ms, ns remainder, index, symbol, provider index, side, type,
   // quantity, limit price, state, filled, average price, fees, last update ms, ns remainder, reason
   function orderTable() {
-    const table = new Table(16, Math.max(orders.length, 1));
+    const table = new Table(16, max(orders.length, 1));
     for (const order of orders) {
       const o = table.append();
       const d = table.data;

@@ -1,5 +1,6 @@
 // host_format.js — text forms the gateway uses: ISO-8601 times, decimal strings, Go's fmt.Sprint.
 M.format = (function () {
+  const { abs, floor } = M.math;
   const RealDate = M.clock.RealDate;
   // Captured before any strategy code runs: a strategy may replace JSON.stringify, and the host's
   // reports to Python must not go through its replacement.
@@ -36,7 +37,7 @@ M.format = (function () {
       minutePrefix = new RealDate(minuteStart).toISOString().slice(0, 17);
       offset = ms - minuteStart;
     }
-    const second = Math.floor(offset / 1000);
+    const second = floor(offset / 1000);
     const millis = offset - second * 1000;
     const head = minutePrefix + SECONDS[second];
     if (rem === 0) return head + MILLIS[millis] + "Z";
@@ -78,11 +79,11 @@ M.format = (function () {
     if (Number.isNaN(x)) return "NaN";
     if (x === Infinity) return "+Inf";
     if (x === -Infinity) return "-Inf";
-    if (Number.isInteger(x) && Math.abs(x) < 9223372036854775808) return x === 0 ? "0" : String(x);
+    if (Number.isInteger(x) && abs(x) < 9223372036854775808) return x === 0 ? "0" : String(x);
     const [mantissa, expText] = x.toExponential().split("e");
     const exp = Number(expText);
     if (exp < -4 || exp >= 6) {
-      const magnitude = String(Math.abs(exp)).padStart(2, "0");
+      const magnitude = String(abs(exp)).padStart(2, "0");
       return mantissa + "e" + (exp < 0 ? "-" : "+") + magnitude;
     }
     return decimal(x);

@@ -1,6 +1,7 @@
 // host_ledger.js — analytics accumulators: cash, positions at average cost, realised PnL, fees,
 // turnover, round trips, and mark-to-market equity (the loop stores it after every market event).
 M.ledger = (function () {
+  const { abs, max, min, sign } = M.math;
   const position = [];
   const cost = [];
   const mark = [];
@@ -44,7 +45,7 @@ M.ledger = (function () {
 
   // A quantity left by floating-point subtraction (1e-17 after 0.1 + 0.2 - 0.3) is no position.
   function settled(value, scale) {
-    return Math.abs(value) <= 1e-12 * scale ? 0 : value;
+    return abs(value) <= 1e-12 * scale ? 0 : value;
   }
 
   // Book one fill: side is +1 (buy) or -1 (sell); the fee is in the quote currency.
@@ -62,24 +63,24 @@ M.ledger = (function () {
     const before = position[symbol];
     const delta = side * quantity;
     tripPnl[symbol] -= fee;
-    if (before === 0 || Math.sign(before) === side) {
-      const size = Math.abs(before);
+    if (before === 0 || sign(before) === side) {
+      const size = abs(before);
       cost[symbol] = (size * cost[symbol] + notional) / (size + quantity);
       position[symbol] = before + delta;
       if (before === 0) held.push(symbol);
       return;
     }
-    const closed = Math.min(quantity, Math.abs(before));
-    const realised = closed * (price - cost[symbol]) * Math.sign(before);
+    const closed = min(quantity, abs(before));
+    const realised = closed * (price - cost[symbol]) * sign(before);
     totals.realised += realised;
     tripPnl[symbol] += realised;
-    const after = settled(before + delta, Math.max(quantity, Math.abs(before)));
+    const after = settled(before + delta, max(quantity, abs(before)));
     position[symbol] = after;
     if (after === 0) {
       cost[symbol] = 0;
       closeTrip(symbol);
       held.splice(held.indexOf(symbol), 1);
-    } else if (Math.sign(after) !== Math.sign(before)) {
+    } else if (sign(after) !== sign(before)) {
       closeTrip(symbol);
       cost[symbol] = price;
     }

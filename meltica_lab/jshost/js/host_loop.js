@@ -11,6 +11,7 @@
 // metadata.events is not used to filter).
 M.loop = (function () {
   const { clock, format, journal, market, ledger, exchange, env } = M;
+  const { TradePayload, TickerPayload, KlinePayload, MarketEvent } = M.events;
   const HANDLERS = [
     "",
     "create",
@@ -174,77 +175,54 @@ M.loop = (function () {
     }
   }
 
-  // Fresh payload and event objects per call: strategies may keep references to them.
+  // Fresh payload and event objects per call: strategies may keep references to them. Each kind
+  // has its own call site, so that V8 sees one handler at each and can inline it.
   function dispatch(i, kind, ms, rem, v0) {
-    const code = 3 + kind;
-    if (!implemented(code)) return;
     const I = inputs;
-    const time = format.iso(ms, rem);
-    let payload;
-    let type;
+    const provider = market.providers[I.provider[i]];
+    const symbol = market.symbols[I.symbol[i]];
     if (kind === 0) {
-      const side = SIDES[I.side[i]];
-      const quantity = format.decimal(I.v1[i]);
-      const price = format.decimal(v0);
-      payload = { trade_id: "", tradeId: "", side, price, quantity, timestamp: time };
-      type = "Trade";
+      const method = strategy.onTrade;
+      if (method === undefined || method === null) return;
+      const payload = new TradePayload(SIDES[I.side[i]], v0, I.v1[i], ms, rem);
+      const evt = new MarketEvent(provider, symbol, "Trade", ms, rem, payload);
+      if (typeof method !== "function") return notCallable(3);
+      control[0] = 3;
+      try {
+        method.call(strategy, context, evt, payload, v0);
+      } catch (error) {
+        journal.error(HANDLERS[3], format.thrown(error));
+      }
     } else if (kind === 1) {
-      const last = v0 > 0 ? format.decimal(v0) : "";
-      const bid = I.v1[i] > 0 ? format.decimal(I.v1[i]) : "";
-      const ask = I.v2[i] > 0 ? format.decimal(I.v2[i]) : "";
-      payload = {
-        last_price: last,
-        lastPrice: last,
-        bid_price: bid,
-        bidPrice: bid,
-        ask_price: ask,
-        askPrice: ask,
-        volume_24h: "",
-        volume24h: "",
-        timestamp: time,
-      };
-      type = "Ticker";
+      const method = strategy.onTicker;
+      if (method === undefined || method === null) return;
+      const payload = new TickerPayload(v0, I.v1[i], I.v2[i], ms, rem);
+      const evt = new MarketEvent(provider, symbol, "Ticker", ms, rem, payload);
+      if (typeof method !== "function") return notCallable(4);
+      control[0] = 4;
+      try {
+        method.call(strategy, context, evt, payload);
+      } catch (error) {
+        journal.error(HANDLERS[4], format.thrown(error));
+      }
     } else {
-      const open = format.decimal(v0);
-      const high = format.decimal(I.v1[i]);
-      const low = format.decimal(I.v2[i]);
-      const close = format.decimal(I.v3[i]);
-      const length = I.v5[i];
-      const openTime = length > 0 ? format.iso(ms - length, rem) : time;
-      payload = {
-        open_price: open,
-        openPrice: open,
-        close_price: close,
-        closePrice: close,
-        high_price: high,
-        highPrice: high,
-        low_price: low,
-        lowPrice: low,
-        volume: I.v4[i] >= 0 ? format.decimal(I.v4[i]) : "",
-        open_time: openTime,
-        openTime,
-        close_time: time,
-        closeTime: time,
-      };
-      type = "KlineSummary";
+      const method = strategy.onKlineSummary;
+      if (method === undefined || method === null) return;
+      const payload = new KlinePayload(v0, I.v1[i], I.v2[i], I.v3[i], I.v4[i], I.v5[i], ms, rem);
+      const evt = new MarketEvent(provider, symbol, "KlineSummary", ms, rem, payload);
+      if (typeof method !== "function") return notCallable(5);
+      control[0] = 5;
+      try {
+        method.call(strategy, context, evt, payload);
+      } catch (error) {
+        journal.error(HANDLERS[5], format.thrown(error));
+      }
     }
-    const evt = {
-      event_id: "",
-      eventId: "",
-      routing_version: 0,
-      routingVersion: 0,
-      provider: market.providers[I.provider[i]],
-      symbol: market.symbols[I.symbol[i]],
-      type,
-      seq_provider: 0,
-      seqProvider: 0,
-      ingest_ts: time,
-      ingestTs: time,
-      emit_ts: time,
-      emitTs: time,
-      payload,
-    };
-    call(code, evt, payload, v0, code === 3);
+    control[0] = 0;
+  }
+
+  function notCallable(code) {
+    journal.error(HANDLERS[code], `method "${HANDLERS[code]}" not callable`);
   }
 
   function runChunk(n) {
