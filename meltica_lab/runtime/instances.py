@@ -74,11 +74,12 @@ class Instances:
         slot.launched = (slot.spec.strategy, slot.spec.hash)
         self._state.index.record_start(*slot.launched, slot.spec.id)
 
-    def halt(self, slot: Slot, *, keep_run: bool = True) -> None:
+    def halt(self, slot: Slot, *, keep_run: bool = False) -> None:
         """Close a running session and record the stop under the revision it was launched on.
 
-        With ``keep_run`` what the session traded is kept as the instance's ``last_run`` first; a
-        session a failure stopped is not asked (its isolate may be unusable).
+        With ``keep_run`` (the instance stops, rather than moving to a new session) what the session
+        traded is kept as the instance's ``last_run`` first. Only a deliberate stop asks: a session a
+        failure stopped may have an unusable isolate, and a relaunched one is replaced at once.
         """
         if slot.session is not None:
             if keep_run:
@@ -173,7 +174,7 @@ class Instances:
             slot = state.slot(id)
             if slot.session is None:
                 raise InstanceError(f"instance {slot.spec.id!r} is not running", field="id")
-            self.halt(slot)
+            self.halt(slot, keep_run=True)
             state.persist()
             return state.view(slot)
 
@@ -183,7 +184,7 @@ class Instances:
         with state.lock:
             slot = state.slot(id)
             was_running = slot.session is not None
-            self.halt(slot, keep_run=False)
+            self.halt(slot)
             del state.slots[slot.spec.id]
             if was_running:
                 state.persist()
@@ -264,7 +265,7 @@ class Instances:
                 except MelticaLabError as exc:
                     slot.error = exc.message
                     failed[slot.spec.id] = exc.message
-                    self.halt(slot, keep_run=False)
+                    self.halt(slot)
                     continue
                 delivered[slot.spec.id] = len(share)
             if len(batch):
@@ -279,6 +280,6 @@ class Instances:
         with state.lock:
             running = [slot for slot in state.slots.values() if slot.session is not None]
             for slot in running:
-                self.halt(slot)
+                self.halt(slot, keep_run=True)
             if running:
                 state.persist()
