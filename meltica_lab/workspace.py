@@ -35,6 +35,7 @@ from meltica_lab.backtest.results import BacktestResult
 from meltica_lab.backtest.settings import BacktestSettings, SettingsChanges
 from meltica_lab.backtest.sweep import sweep
 from meltica_lab.config import AppConfig
+from meltica_lab.data import DataCache, DataDescription, describe_data, load_market_data
 from meltica_lab.errors import UsageError
 from meltica_lab.jshost.module import ModuleHost
 from meltica_lab.loader import Loader, RefreshReport, Revision
@@ -46,11 +47,19 @@ from meltica_lab.selectors import Selector
 class _Shared:
     """What a workspace and the workspaces derived from it (:meth:`Workspace.with_settings`) share."""
 
-    def __init__(self, loader: Loader, host: ModuleHost, cache: ModuleCache, registries: ParsedRegistries) -> None:
+    def __init__(
+        self,
+        loader: Loader,
+        host: ModuleHost,
+        cache: ModuleCache,
+        registries: ParsedRegistries,
+        data_cache: DataCache,
+    ) -> None:
         self.loader = loader
         self.host = host
         self.cache = cache
         self.registries = registries
+        self.data_cache = data_cache
         self.closed = False
         self.lock = threading.Lock()
 
@@ -60,9 +69,11 @@ class Workspace:
 
     ``root`` defaults to ``strategies.directory`` of ``config`` (``config/app.yaml``), else
     ``strategies``; a root that is not a directory, or lacks the registry ``config`` requires, fails
-    here. ``cache_dir`` holds the on-disk module cache (default :func:`default_cache_dir`: the
-    user's cache, shared by every process on the machine). ``settings`` are the default settings of
-    every run, with ``changes`` (any :class:`BacktestSettings` field by name) applied.
+    here. ``cache_dir`` holds the on-disk module cache and the market data conversion cache
+    (``columns``; default :func:`default_cache_dir`: the user's cache, shared by every process on the
+    machine): file paths given to :meth:`run_backtest` and :meth:`compare` are read through it.
+    ``settings`` are the default settings of every run, with ``changes`` (any
+    :class:`BacktestSettings` field by name) applied.
 
     The module host is made with ``settings.limits`` and starts its V8 isolate only when a module
     has to be evaluated (a warm workspace never starts one). :meth:`close` (or leaving a ``with``
@@ -82,13 +93,14 @@ class Workspace:
             kind = type(settings).__name__
             raise UsageError(f"settings: expected a BacktestSettings value, got {kind}", field="settings")
         self._settings = (settings if settings is not None else BacktestSettings()).with_(**changes)
-        cache = ModuleCache(Path(cache_dir) if cache_dir is not None else default_cache_dir())
+        cache_root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        cache = ModuleCache(cache_root)
         registries = ParsedRegistries()
         host = ModuleHost(self._settings.limits)
         loader = Loader(
             root, config=config, host=host, limits=self._settings.limits, cache=cache, registries=registries
         )
-        self._shared = _Shared(loader, host, cache, registries)
+        self._shared = _Shared(loader, host, cache, registries, DataCache(cache_root / "columns"))
 
     # -- what it owns -------------------------------------------------------------------------------
     @property
@@ -112,6 +124,11 @@ class Workspace:
         """The workspace's one module host; hand it to anything that evaluates modules (migration)."""
         self._check_open()
         return self._shared.host
+
+    @property
+    def data_cache(self) -> DataCache:
+        """The market data conversion cache (``columns`` under the cache directory)."""
+        return self._shared.data_cache
 
     @property
     def cache(self) -> ModuleCache:
@@ -172,6 +189,35 @@ class Workspace:
             self._check_open()
         return shared.loader.resolve(selector)
 
+    # -- market data --------------------------------------------------------------------------------
+    def load_market_data(
+        self, data: DataSource | Sequence[str | Path], *, settings: BacktestSettings | None = None, **options: Any
+    ) -> MarketData:
+        """:func:`meltica_lab.data.load_market_data` through this workspace's conversion cache, with
+        the defaults a run of ``settings`` (default: the workspace's) reads data with: its symbol,
+        first provider and bad-row handling; ``options`` (``format=``, ``columns=``, ...) as there."""
+        chosen = settings if settings is not None else self._settings
+        defaults: dict[str, Any] = {
+            "drop_bad_rows": chosen.drop_bad_rows,
+            "default_symbol": chosen.symbol or "",
+            "default_provider": chosen.providers[0],
+            "cache": self.data_cache,
+        }
+        return load_market_data(data, **{**defaults, **options})
+
+    def describe_data(self, data: DataSource | MarketData | Sequence[str | Path], **options: Any) -> DataDescription:
+        """:func:`meltica_lab.describe_data` of data read as :meth:`load_market_data` reads it."""
+        return describe_data(data if isinstance(data, MarketData) else self.load_market_data(data, **options))
+
+    def _market(self, data: Any, changes: Mapping[str, Any]) -> Any:
+        """Files read through the workspace's cache, as a run with ``changes`` reads them; anything
+        else (a DataFrame, loaded data) as it is."""
+        if isinstance(data, str | Path) or (
+            isinstance(data, list | tuple) and data and all(isinstance(d, str | Path) for d in data)
+        ):
+            return self.load_market_data(data, settings=self._settings.with_(**changes))
+        return data
+
     # -- backtests ----------------------------------------------------------------------------------
     def run_backtest(
         self,
@@ -183,7 +229,7 @@ class Workspace:
     ) -> BacktestResult:
         """:func:`meltica_lab.backtest.run_backtest` with this workspace's loader and settings
         (``changes`` apply to this run only)."""
-        return run_backtest(strategy, data, workspace=self, config=config, **changes)
+        return run_backtest(strategy, self._market(data, changes), workspace=self, config=config, **changes)
 
     def compare(
         self,
@@ -194,7 +240,7 @@ class Workspace:
         **changes: Unpack[SettingsChanges],
     ) -> pd.DataFrame:
         """:func:`meltica_lab.backtest.compare` with this workspace's loader and settings."""
-        return compare(strategies, data, workspace=self, config=config, **changes)
+        return compare(strategies, self._market(data, changes), workspace=self, config=config, **changes)
 
     def sweep(
         self,
