@@ -510,6 +510,16 @@ def _build(
         }
     )
     filled = np.bincount(position, weights=fill_quantity, minlength=len(orders))[: len(orders)]
+    states = _texts(orders["state"])
+    short = (np.char.upper(states.astype(str)) == "FILLED") & (filled < quantity * (1 - 1e-9))
+    if short.any():
+        listed = ", ".join(order_ids[short][:5]) + (", ..." if short.sum() > 5 else "")
+        note = (
+            f"{source}: {int(short.sum())} order(s) say FILLED but their listed executions add up to less ({listed}): "
+            "the executions answer may be cut short by a limit; their missing fills show as missing_live"
+        )
+        warnings.warn(ReconcileWarning(note), stacklevel=4)
+        notes.append(note)
     order_rows = pd.DataFrame(
         {
             "time_ns": placed,
@@ -518,7 +528,7 @@ def _build(
             "type": _texts(orders["type"]) if "type" in orders.columns else "",
             "quantity": quantity,
             "price": price,
-            "state": _texts(orders["state"]),
+            "state": states,
             "filled": filled,
             "provider": _texts(orders["provider"]) if "provider" in orders.columns else "",
             "order_id": order_ids,

@@ -198,7 +198,8 @@ class Reconciliation:
             fontsize=9,
         )
         price.set_ylabel("price")
-        price.legend(fontsize=7, loc="best")
+        if price.get_legend_handles_labels()[0]:
+            price.legend(fontsize=7, loc="best")
         matched = self.fills.loc[self.fills["status"] == "matched", "price_diff_bps"].dropna()
         slippage.hist(matched.to_numpy(), bins=min(40, max(5, len(matched) // 3 or 5)), color="tab:blue", alpha=0.7)
         slippage.axvline(0.0, color="grey", linewidth=0.8)

@@ -160,3 +160,10 @@ def test_fees_in_the_base_asset_count_at_the_fill_price() -> None:
     paid["feeAsset"] = "BTC"
     records = LiveRecords.from_answers(*answers([order(1, "BUY", "1", 0)], [paid]))
     assert records.fills["fee_quote"].iloc[0] == pytest.approx(0.1)
+
+
+def test_filled_orders_whose_executions_are_not_all_listed_are_warned_about() -> None:
+    live = answers([order(1, "BUY", "1", 0), order(2, "SELL", "1", 5)], [execution(1, 1, "1", "100", 0)])
+    with pytest.warns(ReconcileWarning, match=r"1 order\(s\) say FILLED but their listed executions add up to less"):
+        records = LiveRecords.from_answers(*live)
+    assert "ord-2" in records.warnings[-1]
