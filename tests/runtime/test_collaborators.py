@@ -12,6 +12,7 @@ from meltica_lab.errors import InUseError, UsageError
 from meltica_lab.jshost.limits import DEFAULT_LIMITS
 from meltica_lab.jshost.module import ModuleHost
 from meltica_lab.loader import Loader
+from meltica_lab.registry import edit_registry
 from meltica_lab.runtime import Instances, Manager, ModuleOperations, Queries, Refresher, RuntimeState
 from tests.runtime.support import cache, register, strategy_source, trades
 
@@ -50,8 +51,6 @@ def test_a_refresher_alone_moves_instances_through_the_instances_it_is_given(sta
     instances.create("a", "demo", symbols=["BTC-USDT"])
     instances.start("a")
     v11 = state.loader.resolve("demo:v1.1.0").hash
-    from meltica_lab.registry import edit_registry
-
     with edit_registry(root, "move latest") as draft:
         draft.assign_tag("demo", "latest", v11)
     (result,) = refresher.refresh(strategies=["demo"])

@@ -24,9 +24,11 @@ from meltica_lab.gateway import (
     RefreshOutcome,
     RegistryExport,
 )
+from meltica_lab.registry import edit_registry
 from meltica_lab.runtime import LocalGateway, Manager
+from tests.conftest import snapshot_tree
 from tests.gateway_server import FakeGateway, module_source
-from tests.runtime.support import cache, register, trades
+from tests.runtime.support import cache, register, strategy_source, trades
 
 __all__ = ["cache"]  # fixtures used by name below
 
@@ -40,8 +42,6 @@ def seeded(root: Path) -> Path:
     v1 = register(root, module_source("demo", "v1.0.0").decode(), "demo", "v1.0.0")
     register(root, module_source("demo", "v1.1.0", "env.log('x');").decode(), "demo", "v1.1.0", latest=True)
     register(root, module_source("alpha", "v0.1.0").decode(), "alpha", "v0.1.0", latest=True)
-    from meltica_lab.registry import edit_registry
-
     with edit_registry(root, "stable") as draft:
         draft.assign_tag("demo", "stable", v1)
     return root
@@ -122,8 +122,6 @@ def test_the_local_gateway_has_every_method_of_the_client_with_the_same_paramete
 def _trading_manager(root: Path, cache: Path) -> Manager:
     """One instance ``t`` on binance that buys 1 at market on every trade and rests a sell limit far
     above the market on the first."""
-    from tests.runtime.support import strategy_source
-
     source = strategy_source(
         "trader",
         "v1.0.0",
@@ -223,8 +221,6 @@ def test_update_instance_changes_only_the_config_and_names_what_cannot_change(se
 
 
 def test_update_module_refuses_a_module_of_another_strategy_and_writes_nothing(seeded, cache):
-    from tests.conftest import snapshot_tree
-
     with Manager(seeded, cache_dir=cache) as manager:
         before = snapshot_tree(seeded)
         with pytest.raises(ModuleError, match="declares strategy 'alpha', not 'demo'"):
