@@ -20,6 +20,7 @@ a second once the export is read.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -534,8 +535,8 @@ def pruning_plan(
     ``usage`` gives ``lastSeen`` and the running instances; ``instances`` (a Manager or gateway
     summaries) the instances that pin revisions; a Manager as ``registry_or_root`` provides all three.
     """
-    if days < 0:
-        raise UsageError(f"days: expected a number >= 0, got {days}", field="days")
+    if not math.isfinite(days) or days < 0:  # nan compares false to everything: it would keep or prune all
+        raise UsageError(f"days: expected a finite number >= 0, got {days}", field="days")
     moment = now if now is not None else datetime.now(UTC)
     revisions = revisions_frame(registry_or_root)
     if isinstance(registry_or_root, Manager):

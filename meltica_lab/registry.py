@@ -44,6 +44,7 @@ from meltica_lab.files import (
     open_regular,
     read_bytes,
     read_text,
+    shorten,
     temp_path,
     write_atomic,
 )
@@ -57,13 +58,22 @@ HISTORY_FILE = "registry.history.jsonl"
 LOCK_FILE = ".registry.json.lock"
 LOCK_TIMEOUT_SECONDS = 60.0
 LATEST = "latest"
+MAX_SEGMENT_BYTES = 255
+"""The longest strategy name or tag, in bytes: one directory name on common file systems."""
 
 
 def check_segment(value: str, what: str) -> str:
-    """A name or tag used as a directory name: non-empty, no ``..``, ``/`` or ``\\``."""
+    """A name or tag used as a directory name: non-empty, no ``..``, ``/`` or ``\\``, at most
+    :data:`MAX_SEGMENT_BYTES` bytes of UTF-8 (what a file system takes as one name)."""
+    if len(value.encode("utf-8", "surrogatepass")) > MAX_SEGMENT_BYTES:
+        raise RegistryError(
+            f"{what} {shorten(value)!r} is too long to be a directory name: expected at most "
+            f"{MAX_SEGMENT_BYTES} bytes",
+            field=what,
+        )
     if not value or ".." in value or "/" in value or "\\" in value or value != value.strip():
         raise RegistryError(
-            f"{what} {value!r} cannot be used as a path segment: expected non-empty text without "
+            f"{what} {shorten(value)!r} cannot be used as a path segment: expected non-empty text without "
             "'..', '/', '\\' or surrounding spaces",
             field=what,
         )
@@ -216,7 +226,7 @@ class Registry:
         except KeyError:
             near = difflib.get_close_matches(key, self.strategies, n=3)
             hint = f"; did you mean {', '.join(near)}?" if near else ""
-            raise NotFoundError(f"strategy {key!r} not found in the registry{hint}", selector=name) from None
+            raise NotFoundError(f"strategy {shorten(key)!r} not found in the registry{hint}", selector=name) from None
 
     def all_hashes(self) -> dict[str, str]:
         """Every hash -> the strategy that owns it."""
@@ -239,13 +249,15 @@ class Registry:
                 digest = entry.tag_target(sel.tag) or ""
                 if digest not in entry.hashes:
                     raise NotFoundError(
-                        f"tag {sel.tag!r} of {sel.name} references unknown hash {target!r}", selector=text
+                        f"tag {shorten(sel.tag)!r} of {sel.name} references unknown hash {shorten(target)!r}",
+                        selector=text,
                     )
                 return self._resolution(sel.name, digest, sel.tag, f"{sel.name}:{sel.tag}")
             if sel.tag.lower() != LATEST:
                 known = ", ".join(sorted(entry.tags)) or "none"
                 raise NotFoundError(
-                    f"tag {sel.tag!r} not found for {sel.name} (tags are case-sensitive; known: {known})",
+                    f"tag {shorten(sel.tag)!r} not found for {shorten(sel.name)} "
+                    f"(tags are case-sensitive; known: {known})",
                     selector=text,
                 )
         digest = entry.default_hash()
@@ -259,7 +271,7 @@ class Registry:
             owner = owners.get(digest)
             if owner is None:
                 where = f" for {name}" if name else ""
-                raise NotFoundError(f"hash {digest!r} not found{where}", selector=text)
+                raise NotFoundError(f"hash {digest!r} not found{shorten(where)}", selector=text)
             if name is not None and owner != name:
                 raise NotFoundError(f"hash {digest!r} belongs to {owner}, not {name}", selector=text)
             return owner, digest
@@ -337,6 +349,15 @@ class _Parser:
             if name in strategies:
                 raise self.fail(raw_name, f"duplicate strategy name (case-insensitive) {name!r}")
             strategies[name] = self.entry(raw_name, raw_entry)
+        owners: dict[str, str] = {}
+        for name, entry in strategies.items():
+            for digest in entry.hashes:
+                other = owners.setdefault(digest, name)
+                if other != name:
+                    raise self.fail(
+                        f"{name}.hashes[{digest!r}]",
+                        f"the same hash is also listed under {other}: a revision belongs to one strategy",
+                    )
         return Registry(MappingProxyType(strategies), self.path, tuple(self.warnings))
 
     def entry(self, key: str, raw: Any) -> StrategyEntry:
@@ -665,7 +686,7 @@ class RegistryDraft:
         key = name.strip().lower()
         if key not in self.data:
             if not create:
-                raise NotFoundError(f"strategy {key!r} not found in {registry_path(self.root)}", selector=key)
+                raise NotFoundError(f"strategy {shorten(key)!r} not found in {registry_path(self.root)}", selector=key)
             self.data[key] = {"tags": {}, "hashes": {}}
         entry = self.data[key]
         entry.setdefault("tags", {})
@@ -709,7 +730,7 @@ class RegistryDraft:
             raise ConflictError(f'tag "latest" of {key} cannot be removed; reassign it instead', field="tag")
         tags = self._entry(name)["tags"]
         if tag not in tags:
-            raise NotFoundError(f"tag {tag!r} not found for {key}", selector=f"{key}:{tag}")
+            raise NotFoundError(f"tag {shorten(tag)!r} not found for {key}", selector=f"{key}:{tag}")
         digest = normalize_hash(tags[tag], allow_prefix=False)
         others = [t for t, v in tags.items() if t != tag and normalize_hash(v, allow_prefix=False) == digest]
         if not others and not allow_orphan:

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from meltica_lab.errors import SelectorError
+from meltica_lab.files import shorten
 from meltica_lab.hashing import HASH_PREFIX
 
 MIN_PREFIX_DIGITS = 8
@@ -35,7 +36,7 @@ def normalize_hash(text: str, *, allow_prefix: bool = True) -> str:
     if allow_prefix and MIN_PREFIX_DIGITS <= len(digits) < 64 and _HEX.fullmatch(digits):
         return HASH_PREFIX + digits
     wanted = f"or a prefix of at least {MIN_PREFIX_DIGITS} hex digits" if allow_prefix else "exactly"
-    raise SelectorError(f"{raw!r} is not a sha256 hash: expected 64 hex digits {wanted}", selector=raw)
+    raise SelectorError(f"{shorten(raw)!r} is not a sha256 hash: expected 64 hex digits {wanted}", selector=raw)
 
 
 def is_full_hash(text: str) -> bool:
@@ -82,6 +83,13 @@ class Selector:
             name_part, _, ref = raw.partition("@")
             name = _name_part(name_part, raw)
             ref = ref.strip()
+            if not ref and ":" not in name:
+                # "a:b@" is how a name holding ':' is said alone; "name@" is a hash left out by mistake
+                raise SelectorError(
+                    f"selector {shorten(raw)!r} has an empty hash after '@': give the hash, or drop the '@' "
+                    "for the default revision",
+                    selector=raw,
+                )
             return cls(name=name, hash=_hash_part(ref, raw) if ref else None)
         if ":" in raw:
             name_part, _, tag = raw.rpartition(":")
@@ -122,7 +130,7 @@ class Selector:
 def _name_part(text: str, raw: str) -> str:
     name = text.strip().lower()
     if not name:
-        raise SelectorError(f"selector {raw!r} has no strategy name", selector=raw)
+        raise SelectorError(f"selector {shorten(raw)!r} has no strategy name", selector=raw)
     return name
 
 
@@ -130,4 +138,4 @@ def _hash_part(text: str, raw: str) -> str:
     try:
         return normalize_hash(text)
     except SelectorError as exc:
-        raise SelectorError(f"selector {raw!r}: {exc.message}", selector=raw) from None
+        raise SelectorError(f"selector {shorten(raw)!r}: {exc.message}", selector=raw) from None

@@ -264,8 +264,10 @@ segment = st.from_regex(r"[a-z0-9][a-z0-9_.-]{0,10}", fullmatch=True).filter(lam
 @st.composite
 def registry_docs(draw):
     out = {}
+    used: set[str] = set()  # a revision belongs to one strategy
     for name in draw(st.sets(segment, max_size=4)):
-        hashes = draw(st.lists(hex64, min_size=1, max_size=4, unique=True))
+        hashes = draw(st.lists(hex64.filter(lambda h: h not in used), min_size=1, max_size=4, unique=True))
+        used.update(hashes)
         tags = draw(st.lists(segment, min_size=len(hashes), max_size=len(hashes), unique=True))
         locs = {h: {"tag": t, "path": f"{name}/{t}/{name}.js"} for h, t in zip(hashes, tags, strict=True)}
         tag_map = {t: h for h, t in zip(hashes, tags, strict=True)}
@@ -305,3 +307,13 @@ def test_a_memo_parses_an_unchanged_registry_once_and_a_changed_one_again(root):
     changed = load_registry(root, memo=memo)
     assert changed is not first and "v1.1.0" in changed.strategies["demo"].tags
     assert load_registry(root, memo=ParsedRegistries()) is not changed  # another memo knows nothing
+
+
+def test_the_same_hash_under_two_strategies_is_refused():
+    digest = "sha256:" + "0" * 64
+    doc = {
+        name: {"tags": {"latest": digest}, "hashes": {digest: {"tag": "v1", "path": f"{name}/v1/{name}.js"}}}
+        for name in ("a", "b")
+    }
+    with pytest.raises(RegistryError, match=r"b\.hashes\[.*also listed under a: a revision belongs to one strategy"):
+        Registry.from_dict(doc)

@@ -59,9 +59,14 @@ def test_malformed_selectors_fail_with_a_message_naming_the_problem(text, needle
         Selector.parse(text)
 
 
-def test_empty_tag_or_hash_part_means_the_default_revision():
+def test_an_empty_tag_part_means_the_default_revision():
     assert Selector.parse("demo:") == Selector("demo")
-    assert Selector.parse("demo@") == Selector("demo")
+
+
+def test_an_empty_hash_part_is_a_hash_left_out_unless_the_name_holds_a_colon():
+    with pytest.raises(SelectorError, match="'demo@' has an empty hash after '@'"):
+        Selector.parse("demo@")
+    assert Selector.parse("a:b@") == Selector("a:b")  # how a name holding ':' is said alone
 
 
 def test_non_string_selector_is_rejected():

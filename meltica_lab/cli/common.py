@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import stat
 import sys
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -14,6 +15,8 @@ from typing import Any
 
 from meltica_lab.backtest.settings import FLAGS, BacktestSettings, Flag
 from meltica_lab.config import load_app_config
+from meltica_lab.errors import UsageError
+from meltica_lab.files import create_new, temp_path
 from meltica_lab.hashing import HASH_PREFIX
 
 
@@ -113,19 +116,62 @@ def short(digest: str, digits: int = 12) -> str:
 
 def write_files(directory: Path, writers: Mapping[str, Callable[[str], object]]) -> list[Path]:
     """Write several output files all or nothing: each writer fills a temporary file in ``directory``,
-    and only when every one succeeded are they renamed into place; a failure leaves it as it was."""
-    directory.mkdir(parents=True, exist_ok=True)
-    staged: dict[Path, str] = {}
+    and only when every one succeeded are they renamed into place; a failure leaves it as it was.
+
+    A ``directory`` that is a file, an output name that is a directory, or a directory that cannot be
+    written to is a :class:`UsageError` naming it (``--out``) before anything is written. New files
+    get the umask's mode, replaced ones keep theirs.
+    """
+    _check_out(directory, writers)
     try:
-        for name, write in writers.items():
-            handle, temp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
-            os.close(handle)
-            staged[directory / name] = temp
-            write(temp)
-        for target, temp in staged.items():
-            os.replace(temp, target)
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {directory}: cannot create the directory: {exc.strerror}", field="--out") from None
+    staged: dict[Path, Path] = {}
+    kept: dict[Path, Path] = {}
+    replaced: list[Path] = []
+    try:
+        try:
+            for name, write in writers.items():
+                target = directory / name
+                temp = temp_path(target)
+                os.close(create_new(temp))
+                staged[target] = temp
+                if target.exists():
+                    os.chmod(temp, stat.S_IMODE(target.stat().st_mode))  # a replaced output keeps its mode
+                write(str(temp))
+            for target in staged:
+                if target.exists():  # kept under another name until every output is in place
+                    kept[target] = temp_path(target)
+                    os.link(target, kept[target])
+            for target, temp in staged.items():
+                os.replace(temp, target)
+                replaced.append(target)
+        except OSError as exc:
+            for target in replaced:  # put back what was there: all or nothing
+                if target in kept:
+                    os.replace(kept.pop(target), target)
+                else:
+                    target.unlink(missing_ok=True)
+            where = exc.filename or directory
+            raise UsageError(
+                f"--out {where}: cannot write the outputs: {exc.strerror}; nothing was changed", field="--out"
+            ) from None
     finally:
-        for temp in staged.values():
-            if os.path.exists(temp):
+        for temp in [*staged.values(), *kept.values()]:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp)
     return list(staged)
+
+
+def _check_out(directory: Path, writers: Mapping[str, Callable[[str], object]]) -> None:
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"--out {directory}: is a file: expected a directory for the outputs", field="--out")
+    for name in writers:
+        target = directory / name
+        if target.is_dir() or (target.exists() and not target.is_file()):
+            raise UsageError(
+                f"--out {directory}: {name} exists and is not a regular file: nothing was written", field="--out"
+            )
+    if directory.is_dir() and not os.access(directory, os.W_OK | os.X_OK):
+        raise UsageError(f"--out {directory}: the directory is not writable: nothing was written", field="--out")

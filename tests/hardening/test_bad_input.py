@@ -212,6 +212,26 @@ def export(usage: Any, **top: Any) -> str:
     return json.dumps({"registry": {}, "usage": usage, **top})
 
 
+YAML_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]\n" for i in range(8)
+)
+"""About 300 bytes of YAML standing for 9**9 strings once its aliases are expanded."""
+
+
+def previous_outputs_with_result_json_a_directory(ws: Workspace) -> None:
+    """An ``--out`` directory from an earlier run, whose ``result.json`` has become a directory."""
+    out = ws.inputs / "out"
+    out.mkdir()
+    for name in ("fills.parquet", "orders.parquet", "equity.parquet"):
+        (out / name).write_bytes(b"earlier run")
+    (out / "result.json").mkdir()
+
+
+def history_is_a_directory(ws: Workspace) -> None:
+    (ws.root / "registry.history.jsonl").unlink()
+    (ws.root / "registry.history.jsonl").mkdir()
+
+
 def nothing(ws: Workspace) -> None:
     """No preparation beyond the clean workspace."""
 
@@ -839,6 +859,147 @@ CASES: tuple[Case, ...] = (
         MigrationError,
         ["{inputs}/nowhere", "not a directory"],
     ),
+    # -- found by the independent probe (issue 16): tracebacks or silence before ----------------------
+    Case(
+        "registry/nested-3000-deep",
+        load,
+        RegistryError,
+        ["{root}/registry.json", "nests 3,001 levels deep"],
+        raw_registry('{"alpha": ' + "[" * 3000 + "]" * 3000 + "}"),
+    ),
+    Case(
+        "registry/5000-digit-integer",
+        load,
+        RegistryError,
+        ["{root}/registry.json", "integer of 5,000 digits"],
+        raw_registry('{"alpha": {"tags": {}, "hashes": {}, "n": ' + "9" * 5000 + "}}"),
+    ),
+    Case(
+        "registry/one-hash-under-two-strategies",
+        load,
+        RegistryError,
+        ["{root}/registry.json", "beta.hashes[", "also listed under alpha"],
+        raw_registry(
+            json.dumps(
+                {
+                    name: {
+                        "tags": {"latest": "@HASH@"},
+                        "hashes": {"@HASH@": {"tag": "v1.0.0", "path": "alpha/v1.0.0/alpha.js"}},
+                    }
+                    for name in (CLEAN, "beta")
+                }
+            )
+        ),
+    ),
+    Case(
+        "cli/resolve-empty-hash-after-at",
+        cli("resolve", CLEAN + "@", "--root", "{root}"),
+        SelectorError,
+        ["'alpha@' has an empty hash after '@'"],
+    ),
+    Case(
+        "cli/tag-history-is-a-directory",
+        cli("tag", CLEAN, "prod", "{hash}", "--root", "{root}"),
+        RegistryError,
+        ["{root}/registry.history.jsonl", "tag history is a directory"],
+        history_is_a_directory,
+    ),
+    Case(
+        "cli/history-is-a-directory",
+        cli("history", CLEAN, "--root", "{root}"),
+        RegistryError,
+        ["{root}/registry.history.jsonl", "is a directory"],
+        history_is_a_directory,
+    ),
+    Case(
+        "cli/prune-days-nan",
+        cli("prune", "--export", "{inputs}/u.json", "--days", "nan", "--apply", "--root", "{root}"),
+        UsageError,
+        ["days: expected a finite number >= 0, got nan"],
+        input_file("u.json", export([])),
+    ),
+    Case(
+        "cli/prune-days-inf",
+        cli("prune", "--export", "{inputs}/u.json", "--days", "inf", "--apply", "--root", "{root}"),
+        UsageError,
+        ["days: expected a finite number >= 0, got inf"],
+        input_file("u.json", export([])),
+    ),
+    Case(
+        "cli/backtest-lookback-1e30",
+        cli(
+            "backtest",
+            "--strategy",
+            "gamma",
+            "--data",
+            "{inputs}/t.csv",
+            "--root",
+            "{root}",
+            "--no-progress",
+            "--config",
+            "lookback=1e30",
+        ),
+        ConfigError,
+        ["lookback"],
+        steps(
+            second_strategy("gamma", config=[{"name": "lookback", "type": "int", "default": 20}]),
+            input_file("t.csv", TRADES),
+        ),
+    ),
+    Case(
+        "cli/backtest-config-file-alias-bomb",
+        cli(
+            "backtest",
+            "--strategy",
+            CLEAN,
+            "--data",
+            "{inputs}/t.csv",
+            "--root",
+            "{root}",
+            "--no-progress",
+            "--config-file",
+            "{inputs}/bomb.yaml",
+        ),
+        ConfigError,
+        ["{inputs}/bomb.yaml", "expands (through its aliases)"],
+        steps(input_file("t.csv", TRADES), input_file("bomb.yaml", YAML_BOMB)),
+    ),
+    Case(
+        "cli/backtest-out-is-a-file",
+        cli(
+            "backtest",
+            "--strategy",
+            CLEAN,
+            "--data",
+            "{inputs}/t.csv",
+            "--root",
+            "{root}",
+            "--no-progress",
+            "--out",
+            "{inputs}/out",
+        ),
+        UsageError,
+        ["--out {inputs}/out: is a file"],
+        steps(input_file("t.csv", TRADES), input_file("out", "an existing file\n")),
+    ),
+    Case(
+        "cli/backtest-out-result-json-is-a-directory",
+        cli(
+            "backtest",
+            "--strategy",
+            CLEAN,
+            "--data",
+            "{inputs}/t.csv",
+            "--root",
+            "{root}",
+            "--no-progress",
+            "--out",
+            "{inputs}/out",
+        ),
+        UsageError,
+        ["--out {inputs}/out: result.json exists and is not a regular file"],
+        steps(input_file("t.csv", TRADES), previous_outputs_with_result_json_a_directory),
+    ),
     Case(
         "cli/usage-bad-export",
         cli("usage", "--export", "{inputs}/u.json"),
@@ -920,3 +1081,104 @@ def test_bom_and_crlf_sources_are_stored_byte_for_byte_and_run(workspace: Worksp
     assert stored.hash == "sha256:" + hashlib.sha256(source).hexdigest()
     result = run_backtest("crlf", workspace.write("t.csv", TRADES), root=workspace.root, progress=False, limits=QUICK)
     assert list(result.logs["message"]) == ["seen 100", "seen 101", "seen 102"]
+
+
+# -- read-only places and very long values -------------------------------------------------------------
+@pytest.fixture
+def read_only():
+    """Make directories read-only for the test (``chattr +i`` when running as root, whom file modes do
+    not stop), and writable again afterwards."""
+    import subprocess
+
+    made: list[str] = []
+
+    def lock(path: os.PathLike[str]) -> None:
+        if os.geteuid() == 0:
+            done = subprocess.run(["chattr", "+i", os.fspath(path)], capture_output=True, check=False)
+            if done.returncode != 0:
+                pytest.skip(f"cannot make {path} read-only as root: {done.stderr.decode().strip()}")
+        else:
+            os.chmod(path, 0o555)
+        made.append(os.fspath(path))
+
+    yield lock
+    for path in made:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", path], check=True)
+        else:
+            os.chmod(path, 0o755)
+
+
+def test_a_tag_edit_on_a_read_only_root_is_one_line_and_changes_nothing(workspace: Workspace, read_only, capsys):
+    read_only(workspace.root)
+    before = tree(workspace.base)
+    assert main(["tag", CLEAN, "prod", workspace.clean_hash, "--root", str(workspace.root)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("meltica-lab: error: ") and err.count("\n") == 1, err
+    assert str(workspace.root) in err
+    assert tree_changes(before, tree(workspace.base)) == []
+
+
+def test_backtest_out_into_a_read_only_directory_writes_nothing(workspace: Workspace, read_only, capsys):
+    data = workspace.write("t.csv", TRADES)
+    out = workspace.inputs / "out"
+    previous_outputs(out)
+    read_only(out)
+    before = tree(workspace.base)
+    argv = ["backtest", "--strategy", CLEAN, "--data", str(data), "--root", str(workspace.root), "--no-progress"]
+    assert main([*argv, "--out", str(out)]) == UsageError.exit_code
+    err = capsys.readouterr().err
+    assert err.startswith(f"meltica-lab: error: --out {out}") and err.count("\n") == 1, err
+    assert tree_changes(before, tree(workspace.base)) == []
+
+
+def previous_outputs(out: os.PathLike[str]) -> None:
+    os.makedirs(out)
+    for name in ("fills.parquet", "orders.parquet", "equity.parquet", "result.json"):
+        with open(os.path.join(out, name), "wb") as handle:
+            handle.write(b"earlier run")
+
+
+def test_backtest_out_replaces_all_outputs_or_none(workspace: Workspace, monkeypatch: pytest.MonkeyPatch):
+    """A failure while renaming the third output puts the first two back as they were."""
+    from meltica_lab.cli import common
+
+    data = workspace.write("t.csv", TRADES)
+    out = workspace.inputs / "out"
+    previous_outputs(out)
+    before = tree(workspace.base)
+    real_replace = os.replace
+    renamed: list[str] = []
+
+    def failing_replace(src: Any, dst: Any) -> None:
+        if str(dst).endswith("equity.parquet") and str(src).endswith(".tmp") and not renamed.count("x"):
+            renamed.append("x")
+            raise OSError(28, "No space left on device", str(dst))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(common.os, "replace", failing_replace)
+    argv = ["backtest", "--strategy", CLEAN, "--data", str(data), "--root", str(workspace.root), "--no-progress"]
+    assert main([*argv, "--out", str(out)]) == UsageError.exit_code
+    assert renamed == ["x"]
+    assert tree_changes(before, tree(workspace.base)) == []
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["resolve", "{long}"],
+        ["resolve", CLEAN + ":{long}"],
+        ["resolve", CLEAN + "@{long}"],
+        ["tag", CLEAN, "{long}", "{hash}"],
+        ["tag", "{long}", "prod", "{hash}"],
+    ],
+    ids=["name", "tag", "hash", "tag-name", "strategy"],
+)
+def test_a_100k_character_value_gives_a_short_error_line(workspace: Workspace, capsys, argv: list[str]):
+    long = "x" * 100_000
+    filled = [a.format(long=long, hash=workspace.clean_hash) for a in argv]
+    assert main([*filled, "--root", str(workspace.root)]) in (1, 2)
+    err = capsys.readouterr().err
+    assert err.startswith("meltica-lab: error: ") and err.count("\n") == 1, err[:300]
+    assert len(err) < 400, err[:400]
+    assert "100,000 characters" in err
