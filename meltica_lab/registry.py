@@ -67,8 +67,7 @@ def check_segment(value: str, what: str) -> str:
     :data:`MAX_SEGMENT_BYTES` bytes of UTF-8 (what a file system takes as one name)."""
     if len(value.encode("utf-8", "surrogatepass")) > MAX_SEGMENT_BYTES:
         raise RegistryError(
-            f"{what} {shorten(value)!r} is too long to be a directory name: expected at most "
-            f"{MAX_SEGMENT_BYTES} bytes",
+            f"{what} {shorten(value)!r} is too long to be a directory name: expected at most {MAX_SEGMENT_BYTES} bytes",
             field=what,
         )
     if not value or ".." in value or "/" in value or "\\" in value or value != value.strip():
