@@ -15,6 +15,7 @@ from typing import Any
 
 from meltica_lab.backtest import BacktestResult
 from meltica_lab.cli.common import add_json, add_root, add_settings, print_json, root_of, settings_of, write_files
+from meltica_lab.cli.data import add_read_options, read_options_of
 from meltica_lab.errors import ConfigError, UsageError
 from meltica_lab.files import read_yaml
 from meltica_lab.workspace import Workspace
@@ -66,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
         config.update(read_config_file(args.config_file))
     config.update(parse_assignments(args.config))
     with Workspace(root_of(args), settings=settings_of(args)) as workspace:
-        result = workspace.run_backtest(args.strategy, args.data, config=config)
+        data = workspace.load_market_data(args.data, **read_options_of(args))
+        result = workspace.run_backtest(args.strategy, data, config=config)
     if args.out is not None:
         written = write_outputs(result, args.out)
         print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
@@ -90,7 +92,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--strategy", required=True, help="selector: name, name:tag, name@sha256:..., or a hash")
-    parser.add_argument("--data", required=True, type=Path, help="market data: CSV or Parquet file")
+    parser.add_argument(
+        "--data",
+        required=True,
+        type=Path,
+        help="market data: a CSV (plain, .gz, .zip) or Parquet file in any format 'data formats' lists, "
+        "or a quoted glob of daily dumps (one dataset)",
+    )
     add_root(parser)
     parser.add_argument(
         "--config", action="append", default=[], metavar="KEY=VALUE", help="strategy config value (repeatable)"
@@ -99,4 +107,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, help="directory for fills/orders/equity Parquet and result.json")
     add_json(parser)
     add_settings(parser)
+    add_read_options(parser, drop_bad_rows=False)
     parser.set_defaults(func=run)

@@ -24,8 +24,9 @@ from meltica_lab.data.formats import TIME_UNITS, meltica
 from meltica_lab.errors import UsageError
 
 
-def add_read_options(parser: argparse.ArgumentParser) -> None:
-    """``--format``, ``--column``, ``--time-unit``, ``--interval``, ``--drop-bad-rows``."""
+def add_read_options(parser: argparse.ArgumentParser, *, drop_bad_rows: bool = True) -> None:
+    """``--format``, ``--column``, ``--time-unit``, ``--interval`` and (unless the command's
+    settings flags have it already) ``--drop-bad-rows``."""
     parser.add_argument("--format", choices=FORMAT_NAMES, help="the data's format (default: detected)")
     parser.add_argument(
         "--column",
@@ -36,7 +37,8 @@ def add_read_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--time-unit", choices=tuple(TIME_UNITS), help="unit of epoch times (default: detected)")
     parser.add_argument("--interval", help="bar length of bars that carry only their open time (1m, 1h, ...)")
-    parser.add_argument("--drop-bad-rows", action="store_true", help="leave bad rows out and list them")
+    if drop_bad_rows:
+        parser.add_argument("--drop-bad-rows", action="store_true", help="leave bad rows out and list them")
 
 
 def read_options_of(args: argparse.Namespace) -> dict[str, Any]:
@@ -47,13 +49,15 @@ def read_options_of(args: argparse.Namespace) -> dict[str, Any]:
         if not sep or not column or not name:
             raise UsageError(f"--column {item!r}: expected COLUMN=NAME, e.g. --column Zeit=timestamp", field="column")
         columns[column.strip().lower()] = name.strip()
-    return {
+    options: dict[str, Any] = {
         "format": args.format,
         "columns": columns or None,
         "time_unit": args.time_unit,
         "interval": args.interval,
-        "drop_bad_rows": args.drop_bad_rows,
     }
+    if "drop_bad_rows" in vars(args):
+        options["drop_bad_rows"] = args.drop_bad_rows
+    return options
 
 
 def inspect(args: argparse.Namespace) -> int:

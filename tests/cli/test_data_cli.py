@@ -54,3 +54,22 @@ def test_formats_lists_every_format(capsys):
     code, out, _ = run(capsys, "data", "formats", "--json")
     names = [row["format"] for row in json.loads(out)]
     assert code == 0 and "binance-trades" in names and "tardis-book-snapshot" in names and names[-1] == "meltica"
+
+
+def test_backtest_reads_any_detected_format_and_takes_the_read_options(tmp_path, capsys, monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.setenv("MELTICA_LAB_CACHE_DIR", str(tmp_path / "cache"))
+    root = Path(__file__).resolve().parents[2] / "strategies"
+    day = zipped(tmp_path, "BTCUSDT-trades-2025-01-01.zip", samples.BINANCE_SPOT_TRADES_2025)
+    code, out, err = run(
+        capsys, "backtest", "--root", root, "--strategy", "noop", "--data", day, "--format", "binance-trades",
+        "--json", "--no-progress",
+    )  # fmt: skip
+    provenance = json.loads(out)["provenance"]
+    assert code == 0, err
+    assert provenance["data_format"] == "binance-trades" and provenance["events"] == 3
+    code, _, err = run(
+        capsys, "backtest", "--root", root, "--strategy", "noop", "--data", day, "--format", "okx-trades",
+    )  # fmt: skip
+    assert code == 1 and "not okx-trades data" in err
