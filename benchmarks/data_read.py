@@ -9,7 +9,10 @@ layout (id, price, qty, quote_qty, time in us, is_buyer_maker, is_best_match), t
 * cached read (a new :class:`DataCache` on the same directory: columns memory-mapped), and the same
   with every column touched once (what a backtest then reads);
 * baseline: ``pyarrow.csv.read_csv`` of the same zip with the column types given, no checks
-  (independent of the kit, same process); the ratio is kit parse / baseline.
+  (independent of the kit, same process); the ratio is kit parse / baseline;
+* the machine's cost of fresh memory: ``numpy.full`` of as many bytes as the event columns hold
+  (66 bytes a row). On a VM whose first touch of a page is slow this alone can exceed the target's
+  budget; it is printed so the figures can be read against it.
 
 Targets (issue 10): first read >= 2M rows/s, cached read >= 20M rows/s, at 10M rows.
 
@@ -111,6 +114,8 @@ def main() -> None:
             )
         )
         n = args.rows
+        fresh_s, _ = seconds(lambda: np.full(66 * n // 8, np.nan))
+        print(f"fresh memory: numpy.full of {66 * n / 2**20:,.0f} MiB (the event columns' size): {fresh_s:.2f} s")
         print(
             f"baseline pyarrow.csv.read_csv (types given, no checks): {base_s:.2f} s, {n / base_s / 1e6:.2f} M rows/s"
         )
