@@ -90,6 +90,9 @@ class ModuleOperations:
                 if promote_latest:
                     draft.assign_tag(name, LATEST, digest)
                 latest = draft.registry().strategies[name].default_hash() == digest
+            # The report is keyed by content hash, so the refresh that reads the new file uses it
+            # instead of evaluating the same bytes a second time.
+            state.loader.cache.store_reports({digest: report})
             state.loader.refresh()
             return UploadResult(name, digest, chosen, extra, rel, str(self.root), created, latest)
 
