@@ -126,8 +126,14 @@ def workspace_reconcile(
         config=config,
         tolerance=args.tolerance,
         warmup=args.warmup,
+        start=_start(args.start),
         **({"providers": workspace.settings.providers} if given_providers else {}),
     )
+
+
+def _start(text: str | None) -> str | int | None:
+    """``--start`` as given: digits are Unix seconds, anything else a time."""
+    return int(text) if text is not None and text.strip().isdigit() else text
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -162,6 +168,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--config-file", type=Path, help="YAML or JSON mapping of strategy config values")
     parser.add_argument("--tolerance", default="5s", help="how far apart matching fills may be (default: 5s)")
     parser.add_argument("--warmup", help="data replayed before the first live record (default: all before it)")
+    parser.add_argument(
+        "--start", help="when the instance started (ISO 8601 or Unix seconds): the backtest starts there"
+    )
     parser.add_argument("--out", type=Path, help="directory for reconciliation.json, CSVs, plot and HTML report")
     add_json(parser)
     add_settings(parser)

@@ -32,10 +32,12 @@ from meltica_lab.reconcile.errors import LiveRecordsError, ReconcileWarning
 __all__ = ["LiveRecords"]
 
 NS_PER_S = 1_000_000_000
-# Unix seconds from 1e11 on are after the year 5138: almost surely milliseconds (the gateway
-# checks use the same bound). Before 2000 no instance of this gateway traded: a unit slip.
-_SECONDS_LIMIT = 10**11
-_EARLIEST_S = 946_684_800
+SECONDS_LIMIT = 10**11
+"""Unix seconds from here on are after the year 5138: almost surely milliseconds (the gateway client's
+checks use the same bound)."""
+EARLIEST_S = 946_684_800
+"""2000-01-01 in Unix seconds: no instance of this gateway traded before it, so an earlier time is a
+unit slip (seconds divided by 1000)."""
 _SIDES = {"buy": "Buy", "sell": "Sell"}
 # the JSON keys that say a frame holds the contract's records rather than the client's frames
 _ORDER_KEYS = ("placedAt", "clientOrderId", "strategyInstance")
@@ -108,8 +110,8 @@ def _seconds_ns(column: pd.Series, where: str, source: str, *, required: bool) -
     if required and missing.any():
         row = int(np.flatnonzero(missing)[0])
         raise LiveRecordsError(f"{source}: {where}[{row}]: the time is missing", path=source, field=f"{where}[{row}]")
-    late = ~missing & (seconds >= _SECONDS_LIMIT)
-    early = ~missing & (seconds < _EARLIEST_S)
+    late = ~missing & (seconds >= SECONDS_LIMIT)
+    early = ~missing & (seconds < EARLIEST_S)
     for bad, why in (
         (late, "is after the year 5138 as Unix seconds: milliseconds? The gateway stores Unix seconds"),
         (early, "is before 2000 as Unix seconds: not a time this gateway traded at (a unit slip?)"),

@@ -1,9 +1,11 @@
 """``reconcile``: backtest the hash a live instance runs over the same market data, and compare.
 
-The live records' span is the window: the backtest replays the market data from the warm-up before
-the first live record (the whole data before it when no ``warmup`` is given) to the tolerance after
-the last one, as an ordinary pinned run with its provenance. Backtest fills before the window's
-start (during the warm-up) are not compared; they are counted in the provenance.
+The live records' span is the window: the backtest replays the market data from when the instance
+started (``start``), or from a warm-up before the first live record, or from the start of the data,
+to the tolerance after the last record, as an ordinary pinned run with its provenance. Backtest fills
+before the window (during a warm-up) are not compared; they are counted in the provenance, and
+warned about, since the backtest's position at the window's start may then differ from the
+instance's.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from meltica_lab.backtest.settings import SettingsChanges
 from meltica_lab.errors import ConfigError, DataError, MelticaLabError, UsageError
 from meltica_lab.gateway import GatewayClient
 from meltica_lab.reconcile.errors import ReconcileWarning
-from meltica_lab.reconcile.live import NS_PER_S, LiveRecords
+from meltica_lab.reconcile.live import EARLIEST_S, NS_PER_S, SECONDS_LIMIT, LiveRecords
 from meltica_lab.reconcile.result import Reconciliation
 from meltica_lab.reconcile.tables import closed_orders, fill_table, order_table, pnl_curves, summarise
 from meltica_lab.version import __version__
@@ -273,12 +275,34 @@ def _named_market(market: MarketData, records: LiveRecords) -> tuple[MarketData,
     return dataclasses.replace(market, events=events), traded[0]
 
 
-def _window(market: MarketData, records: LiveRecords, warmup_ns: int | None, tolerance_ns: int) -> MarketData:
-    """The market data from the warm-up's start to the tolerance after the last live record; data
-    that does not cover the live records is refused."""
+def start_ns(value: Any) -> int:
+    """When the instance started: a datetime, ISO text, or Unix seconds (as the gateway writes times);
+    :class:`ConfigError` naming ``start`` for anything else, milliseconds included."""
+    if isinstance(value, bool):
+        raise ConfigError(
+            f"start: expected a time (ISO 8601, a datetime or Unix seconds), got {value!r}", field="start"
+        )
+    if isinstance(value, int | float):
+        if not EARLIEST_S <= value < SECONDS_LIMIT:
+            raise ConfigError(
+                f"start: {value!r} is not Unix seconds between 2000 and 5138 (milliseconds?)", field="start"
+            )
+        return round(value * NS_PER_S)
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise ConfigError(
+            f"start: expected a time (ISO 8601, a datetime or Unix seconds), got {value!r}", field="start"
+        ) from None
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return int(stamp.as_unit("ns").value)
+
+
+def _window(market: MarketData, records: LiveRecords, start: int | None, tolerance_ns: int) -> MarketData:
+    """The market data from the backtest's start (``None``: the data's) to the tolerance after the
+    last live record; data that does not cover the live records is refused."""
     events = market.events
     first, last = records.span_ns
-    start = first - warmup_ns if warmup_ns is not None else None
     for symbol in sorted(set(records.order_rows["symbol"])):
         if symbol not in events.symbols:
             raise DataError(
@@ -291,11 +315,15 @@ def _window(market: MarketData, records: LiveRecords, warmup_ns: int | None, tol
         begins, ends = int(ts[0]), int(ts[-1])
         needed = start if start is not None else first
         if begins > needed or ends < last:
-            what = "the warm-up's start" if start is not None else "the first live record"
+            what = "the backtest's start" if start is not None else "the first live record"
             raise DataError(
                 f"{market.source}: the {symbol} data runs {_iso(begins)} to {_iso(ends)}, which does not cover "
                 f"{what} ({_iso(needed)}) to the last live record ({_iso(last)}); give data for the live window"
-                + (" or a shorter warmup" if start is not None and begins > needed and ends >= last else ""),
+                + (
+                    " or a later start or shorter warmup"
+                    if start is not None and begins > needed and ends >= last
+                    else ""
+                ),
                 path=market.source,
                 field="timestamp",
             )
@@ -314,6 +342,7 @@ def reconcile(
     config: Mapping[str, Any] | None = None,
     tolerance: Any = "5s",
     warmup: Any = None,
+    start: Any = None,
     instance: str | None = None,
     settings: BacktestSettings | None = None,
     **changes: Unpack[SettingsChanges],
@@ -331,15 +360,24 @@ def reconcile(
     ``workspace``, else a Loader of ``root``.
 
     ``tolerance`` (``"5s"``, a Timedelta or seconds) is how far apart a live and a backtest fill may
-    be to match; ``warmup`` how much data before the first live record the backtest replays first
-    (default: all there is). ``settings`` and ``changes`` are the run's :class:`BacktestSettings`, as
+    be to match. The backtest starts at ``start`` (when the instance started: a time, or Unix
+    seconds), else ``warmup`` (a duration) before the first live record, else at the start of the data;
+    when it traded before the first live record, its position there may differ from the instance's,
+    and a :class:`ReconcileWarning` says so. ``settings`` and ``changes`` are the run's :class:`BacktestSettings`, as
     for ``run_backtest`` (``fees=``, ``slippage_bps=``, ...); the providers default to the ones the
     instance's orders went to. Live records that cannot be read without a guess raise
     :class:`LiveRecordsError`; data that does not cover the live window a :class:`DataError`.
     """
     records = as_live_records(live, instance=instance)
     tolerance_ns = duration_ns(tolerance, "tolerance")
-    warmup_ns = None if warmup is None else duration_ns(warmup, "warmup")
+    if start is not None and warmup is not None:
+        raise UsageError("give start or warmup, not both (start is when the instance began)", field="start")
+    first = records.span_ns[0]
+    begin = None if start is None else start_ns(start)
+    if begin is not None and begin > first:
+        raise ConfigError(f"start: {_iso(begin)} is after the first live record ({_iso(first)})", field="start")
+    if warmup is not None:
+        begin = first - duration_ns(warmup, "warmup")
     selector = strategy if strategy is not None else records.strategy_hash
     if selector is None:
         raise UsageError(
@@ -371,7 +409,7 @@ def reconcile(
     market, named = _named_market(load_market(data, chosen), records)
     if not len(market.events):
         raise DataError(f"{market.source}: no market events", path=market.source)
-    windowed = _window(market, records, warmup_ns, tolerance_ns)
+    windowed = _window(market, records, begin, tolerance_ns)
     known = set(windowed.events.providers)
     if not known & set(chosen.providers):
         raise DataError(
@@ -383,9 +421,21 @@ def reconcile(
     result = backtest_revision(revision, windowed, chosen, config=applied, selector=selector)
     extra = {
         "selector": selector,
-        "warmup_s": None if warmup_ns is None else warmup_ns / NS_PER_S,
+        "start": "start" if start is not None else "warmup" if warmup is not None else "the start of the data",
+        "backtest_start": _iso(int(windowed.events.ts[0])) if len(windowed.events) else None,
         "data_symbol": named,
     }
-    return reconcile_result(
+    reconciled = reconcile_result(
         records, result, tolerance=tolerance, prices=market_prices(windowed.events), provenance=extra
     )
+    before = reconciled.provenance["backtest_fills_before_window"]
+    if before:
+        warnings.warn(
+            ReconcileWarning(
+                f"the backtest filled {before} order(s) before the first live record ({_iso(first)}), so its "
+                f"position there may differ from instance {records.instance}'s; give start= (when the instance "
+                "started) or a shorter warmup="
+            ),
+            stacklevel=2,
+        )
+    return reconciled

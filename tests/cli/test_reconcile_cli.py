@@ -99,3 +99,10 @@ def test_bad_records_are_one_line_errors(tmp_path: Path, capsys: pytest.CaptureF
     assert code == 1
     err = capsys.readouterr().err
     assert "belongs to order ord-2, which is not among the 1 order(s)" in err and err.count("\n") == 1
+
+
+def test_start_takes_unix_seconds_or_a_time(capsys: pytest.CaptureFixture[str]) -> None:
+    main([*COMMON, *SAVED, *FEES, "--start", "1709251200", "--json"])
+    assert json.loads(capsys.readouterr().out)["provenance"]["backtest_start"] == "2024-03-01T00:00:00+00:00"
+    main([*COMMON, *SAVED, *FEES, "--start", "2024-03-01T00:00:00Z", "--json"])
+    assert json.loads(capsys.readouterr().out)["provenance"]["start"] == "start"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -103,7 +104,7 @@ def test_market_data_that_does_not_cover_the_live_window_is_an_error() -> None:
     short = pd.read_csv(DATA).iloc[:2000]  # the first hour of five
     with pytest.raises(DataError, match=r"the BTC-USDT data runs .* which does not cover the first live record"):
         reconcile(example_records(), short, root=STRATEGIES)
-    with pytest.raises(DataError, match=r"does not cover the warm-up's start .* or a shorter warmup"):
+    with pytest.raises(DataError, match=r"does not cover the backtest's start .* or a later start or shorter warmup"):
         reconcile(example_records(), DATA, root=STRATEGIES, warmup="1h")
 
 
@@ -156,3 +157,40 @@ def test_a_live_gateway_is_reconciled_like_its_saved_answers(example) -> None:
     assert live.provenance["live_source"] == f"{gateway.url} instance momentum-live"
     pd.testing.assert_frame_equal(live.fills, example.fills)
     pd.testing.assert_series_equal(live.summary, example.summary)
+
+
+def late_records() -> LiveRecords:
+    """The example run's records from 02:00 on, as if the instance started then."""
+    records = example_records()
+    since = pd.Timestamp("2024-03-01T02:00Z")
+    return LiveRecords.from_frames(
+        records.orders[records.orders["placed_at"] >= since],
+        records.executions[records.executions["traded_at"] >= since],
+        snapshot=records.snapshot,
+    )
+
+
+def test_a_backtest_that_traded_before_the_first_live_record_is_warned_about() -> None:
+    with pytest.warns(ReconcileWarning, match=r"the backtest filled \d+ order\(s\) before the first live record"):
+        reconcile(late_records(), DATA, root=STRATEGIES, fees=FEES, progress=False)
+
+
+def test_start_says_when_the_instance_began_and_the_backtest_starts_there() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ReconcileWarning)
+        result = reconcile(
+            example_records(), DATA, root=STRATEGIES, fees=FEES, start="2024-03-01T00:00Z", progress=False
+        )
+    assert result.provenance["backtest_start"] == "2024-03-01T00:00:00+00:00"
+    assert result.provenance["backtest_fills_before_window"] == 0
+    by_seconds = reconcile(example_records(), DATA, root=STRATEGIES, fees=FEES, start=1_709_251_200, progress=False)
+    assert by_seconds.provenance["backtest_start"] == result.provenance["backtest_start"]
+
+
+def test_a_start_that_cannot_be_right_is_refused() -> None:
+    with pytest.raises(meltica_lab.errors.ConfigError, match=r"start: .* is after the first live record"):
+        reconcile(example_records(), DATA, root=STRATEGIES, start="2024-03-02")
+    with pytest.raises(meltica_lab.errors.ConfigError, match=r"not Unix seconds .*\(milliseconds\?\)"):
+        reconcile(example_records(), DATA, root=STRATEGIES, start=1_709_251_200_000)
+    with pytest.raises(UsageError, match="give start or warmup, not both"):
+        reconcile(example_records(), DATA, root=STRATEGIES, start="2024-03-01", warmup="1h")
