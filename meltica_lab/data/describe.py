@@ -10,13 +10,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from meltica_lab.data.events import BUY, KIND_NAMES, SELL, TRADE
+from meltica_lab.data.events import BUY, KIND_NAMES, KLINE, SELL, TRADE
 from meltica_lab.data.model import BadRow, MarketData, SourceFile
 
 MIN_GAP_NS = 60 * 10**9
 """A pause shorter than a minute is never reported as a gap."""
 GAP_FACTOR = 100
 """A pause is a gap when it lasts this many times the data's median step (and at least a minute)."""
+BAR_GAP_FACTOR = 1.5
+"""Bars come at a fixed step: one missing bar is a gap."""
 SHOWN_GAPS = 5
 
 
@@ -39,7 +41,8 @@ class DataDescription:
 
     ``kinds`` counts events per kind (``Trade``, ``Ticker``, ``KlineSummary``); ``buys``/``sells``
     count trades by aggressor side; ``gaps`` are the longest pauses longer than ``gap_threshold``
-    (``gap_count`` of them in all); ``dropped`` are the bad rows left out (``drop_bad_rows``) and
+    (``gap_count`` of them in all; for bars one missing bar, else 100 median steps and at least a
+    minute); ``dropped`` are the bad rows left out (``drop_bad_rows``) and
     ``duplicates`` the rows of overlapping files dropped as identical.
     """
 
@@ -146,13 +149,14 @@ class DataDescription:
         return f"<div><p><b>Market data</b></p><table>{rows}</table></div>"
 
 
-def _gaps(ts: np.ndarray) -> tuple[tuple[Gap, ...], int, int]:
+def _gaps(ts: np.ndarray, bar_ns: int) -> tuple[tuple[Gap, ...], int, int]:
+    """Pauses longer than the threshold: 1.5 bars for bars of length ``bar_ns`` (0: not bars)."""
     if len(ts) < 2:
         return (), 0, MIN_GAP_NS
     steps = np.diff(ts)
     positive = steps[steps > 0]
     median = int(np.median(positive)) if len(positive) else 0
-    threshold = max(MIN_GAP_NS, GAP_FACTOR * median)
+    threshold = int(BAR_GAP_FACTOR * bar_ns) if bar_ns else max(MIN_GAP_NS, GAP_FACTOR * median)
     where = np.flatnonzero(steps > threshold)
     longest = where[np.argsort(-steps[where], kind="stable")[:SHOWN_GAPS]]
     gaps = tuple(
@@ -168,7 +172,11 @@ def describe_market_data(data: MarketData) -> DataDescription:
     counts = np.bincount(events.kind.astype(np.int64), minlength=len(KIND_NAMES)) if n else np.zeros(3, int)
     trades = events.kind == TRADE
     used = np.unique(events.symbol) if n else np.array([], dtype=np.int32)
-    gaps, gap_count, threshold = _gaps(events.ts)
+    bar_ns = 0
+    if n and (events.kind == KLINE).all():
+        lengths = events.values[5][events.values[5] > 0]  # the bar length in ms
+        bar_ns = int(np.median(lengths) * 1_000_000) if len(lengths) else 0
+    gaps, gap_count, threshold = _gaps(events.ts, bar_ns)
     return DataDescription(
         source=data.source,
         format=data.format,

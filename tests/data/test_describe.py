@@ -37,3 +37,14 @@ def test_dropped_rows_are_listed(tmp_path):
 def test_quotes_have_no_sides_line(tmp_path):
     text = str(describe_data(write(tmp_path, "q.csv", samples.TARDIS_QUOTES)))
     assert "Ticker" in text and "Sides" not in text
+
+
+def test_one_missing_bar_is_a_gap(tmp_path):
+    rows = [samples.BINANCE_FUTURES_KLINES.splitlines()[1].split(",")]
+    lines = [samples.BINANCE_FUTURES_KLINES.splitlines()[0]]
+    for k in (0, 1, 3):  # the bar of minute 2 is missing
+        row = list(rows[0])
+        row[0], row[6] = str(int(row[0]) + k * 60_000), str(int(row[6]) + k * 60_000)
+        lines.append(",".join(row))
+    description = describe_data(write(tmp_path, "k.csv", "\n".join(lines) + "\n"))
+    assert description.gap_count == 1 and description.gaps[0].duration == pd.Timedelta(minutes=2)
