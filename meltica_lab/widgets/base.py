@@ -39,6 +39,9 @@ class LabWidget(widgets.VBox):
         self.error: BaseException | None = None
         self._shown: tuple[str, ...] = ()
         super().__init__(children=[*controls, self.output], **kwargs)
+        # CSS hooks, so a page (and a browser test) can find a widget by kind
+        self.add_class("meltica-lab-widget")
+        self.add_class(f"meltica-{type(self).__name__.lower()}")
 
     # -- static representation ----------------------------------------------------------------------
     def state_html(self) -> str:

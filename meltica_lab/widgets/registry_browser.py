@@ -88,14 +88,17 @@ class RegistryBrowser(LabWidget):
         self._render()
 
     def _render(self) -> None:
-        parts = [heading(f"Revisions of {self.strategy.value}", 5), frame_table(readable(self.table), index=False)]
+        parts = [
+            heading(f"Revisions of {self.strategy.value}", 5),
+            frame_table(readable(self.table), rows=len(self.table), index=False),
+        ]
         if self.revision.value:
             revision = self.manager.loader.resolve(f"{self.strategy.value}@{self.revision.value}")
             source = revision.read_source().decode("utf-8", errors="replace")
             parts += [heading(f"Source of {revision.name}:{revision.tag} ({revision.relpath})", 5), code_block(source)]
         history = tag_history_frame(self.manager.root, self.strategy.value)
         parts.append(heading("Tag history", 5))
-        parts.append(frame_table(readable(history), index=False, empty="No tag changes recorded."))
+        parts.append(frame_table(readable(history), rows=len(history), index=False, empty="No tag changes recorded."))
         self.show(parts)
 
     def state_html(self) -> str:
