@@ -222,6 +222,10 @@ def build(table: pa.Table, fmt: Format, layout: Layout, options: ReadOptions, so
             problems.flag(numbers <= 0, name, "expected a quantity > 0")
         else:
             problems.flag(numbers < 0, name, "expected a value >= 0")
+    confirm = column("confirm")
+    if confirm is not None:
+        closed = conv.numbers(confirm, label("confirm"), problems)
+        problems.flag(closed != 1, label("confirm"), "the bar is not confirmed (still forming); expected 1")
     if kind == KLINE and opened is not None:
         step = TIME_UNITS[unit] if fmt.bar_close_inclusive and unit in TIME_UNITS else 0
         values[5] = np.where(opened > 0, (ts + step - opened) / _NS_PER_MS, 0.0)

@@ -66,3 +66,10 @@ def test_tardis_book_snapshots_give_the_top_of_the_book(tmp_path, depth):
     data = load_market_data(write(tmp_path, f"book_snapshot_{depth}.csv", samples.tardis_book_snapshot(depth)))
     assert data.format == "tardis-book-snapshot"
     assert data.events.values[1:5, 0].tolist() == [42313.9, 42314.0, 2.5, 1.5]
+
+
+def test_an_okx_candle_still_forming_is_a_bad_row(tmp_path):
+    path = write(tmp_path, "c.csv", samples.OKX_CANDLES[: samples.OKX_CANDLES.rindex(",1")] + ",0\n")
+    with pytest.raises(DataError, match=r"row 2 \(line 3\), column confirm: the bar is not confirmed"):
+        load_market_data(path)
+    assert len(load_market_data(path, drop_bad_rows=True, interval="1m").events) == 1

@@ -27,8 +27,10 @@ CANONICAL = (
     "low",
     "close",
     "volume",
+    "confirm",
 )
-"""The kit's names for the columns it reads; every format maps its own names onto these."""
+"""The kit's names for the columns it reads; every format maps its own names onto these
+(``confirm``: 1 when a bar has closed, anything else is a bar still forming)."""
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ TRADES = Format(
 CANDLES = Format(
     name="okx-candles",
     kind=KLINE,
-    title="OKX candles (open time only: the bar's time is open + interval)",
+    title="OKX candles (the bar's time is open + interval; a bar still forming, confirm=0, is a bad row)",
     layouts=(
         Layout(
             ("instrument_name", "open", "high", "low", "close", "vol", "vol_ccy", "vol_quote", "open_time", "confirm"),
@@ -45,6 +45,7 @@ CANDLES = Format(
         "close": ("close", "c"),
         "volume": ("vol",),
         "symbol": ("instrument_name",),
+        "confirm": ("confirm",),
     },
     time_units=("ms",),
     bar_from_open=True,
