@@ -3,7 +3,8 @@ bookTicker for spot and USD-M/COIN-M futures, each verified against its publishe
 
 Files land in a data directory (default ``~/.cache/meltica-lab/data``, or ``$MELTICA_LAB_CACHE_DIR/data``)
 under the same layout as the site (``binance/spot/daily/trades/BTCUSDT/BTCUSDT-trades-2025-01-01.zip``).
-A download is written to ``<name>.part`` and renamed to its final name only once its sha256 matches:
+A download is written to ``<name>.part`` and renamed to its final name only once its sha256 matches
+(the checksum is then kept beside it, so a later fetch of a file already there needs no network):
 an interrupted download resumes from the ``.part`` (an HTTP range request), a mismatch removes it,
 and no partial file ever lies under the final name. A day the site does not have is an error naming
 it; the days fetched before it stay.
@@ -22,6 +23,7 @@ import httpx
 from tqdm.auto import tqdm
 
 from meltica_lab.errors import ConfigError, DataError
+from meltica_lab.files import write_atomic
 
 BINANCE_URL = "https://data.binance.vision"
 """Where Binance publishes its dumps; ``base_url=`` (``--base-url``) points elsewhere (a mirror)."""
@@ -174,10 +176,17 @@ class BinanceFetcher:
         return words[0].lower()
 
     def fetch(self, dump: Dump) -> Path:
-        """``dump`` verified under its final name (downloaded, resumed, or already there)."""
+        """``dump`` verified under its final name (downloaded, resumed, or already there: a file
+        that matches the checksum kept beside it needs no network)."""
         final = self.local(dump)
+        kept = final.with_name(final.name + ".CHECKSUM")
+        if final.is_file() and kept.is_file():
+            words = kept.read_text(encoding="ascii", errors="replace").split()
+            if words and _sha256(final) == words[0]:
+                return final
         expected = self.checksum(dump)
         if final.is_file() and _sha256(final) == expected:
+            write_atomic(kept, f"{expected}  {dump.name}\n".encode())
             return final
         final.parent.mkdir(parents=True, exist_ok=True)
         part = final.with_name(final.name + ".part")
@@ -223,6 +232,7 @@ class BinanceFetcher:
                 path=url,
             )
         os.replace(part, final)
+        write_atomic(kept, f"{expected}  {dump.name}\n".encode())
         return final
 
     def fetch_all(self, items: Sequence[Dump]) -> list[Path]:
