@@ -23,7 +23,7 @@ from meltica_lab.backtest import BacktestResult, BacktestSettings, MarketData
 from meltica_lab.backtest.data import DataSource
 from meltica_lab.backtest.engine import BacktestContext, StrategyResolver, backtest_revision, market_for, settings_for
 from meltica_lab.backtest.events import KLINE, TICKER, MarketEvents
-from meltica_lab.backtest.settings import SettingsChanges
+from meltica_lab.backtest.settings import SETTING_NAMES, SettingsChanges
 from meltica_lab.errors import ConfigError, DataError, MelticaLabError, UsageError
 from meltica_lab.gateway import GatewayClient
 from meltica_lab.reconcile.errors import ReconcileWarning
@@ -249,13 +249,16 @@ def reconcile_result(
     )
 
 
-def _live_settings(chosen: BacktestSettings, records: LiveRecords, explicit: bool) -> BacktestSettings:
-    """The instance's providers (and its one symbol) unless the caller set them."""
-    if explicit:
-        return chosen
+def _live_settings(chosen: BacktestSettings, records: LiveRecords, given: set[str]) -> BacktestSettings:
+    """The run's settings with what the instance says it traded, where the caller said nothing: the
+    providers its orders went to, and the one symbol its snapshot subscribes to (so other symbols in
+    the data do not reach the strategy)."""
     changes: dict[str, Any] = {}
-    if chosen.providers == BacktestSettings().providers and records.providers:
+    if "providers" not in given and chosen.providers == BacktestSettings().providers and records.providers:
         changes["providers"] = records.providers
+    symbols = records.snapshot.aggregated_symbols if records.snapshot is not None else ()
+    if "symbol" not in given and chosen.symbol is None and len(symbols) == 1:
+        changes["symbol"] = symbols[0]
     return chosen.with_(**changes)
 
 
@@ -363,10 +366,13 @@ def reconcile(
     be to match. The backtest starts at ``start`` (when the instance started: a time, or Unix
     seconds), else ``warmup`` (a duration) before the first live record, else at the start of the data;
     when it traded before the first live record, its position there may differ from the instance's,
-    and a :class:`ReconcileWarning` says so. ``settings`` and ``changes`` are the run's :class:`BacktestSettings`, as
-    for ``run_backtest`` (``fees=``, ``slippage_bps=``, ...); the providers default to the ones the
-    instance's orders went to. Live records that cannot be read without a guess raise
-    :class:`LiveRecordsError`; data that does not cover the live window a :class:`DataError`.
+    and a :class:`ReconcileWarning` says so.
+
+    ``settings`` and ``changes`` are the run's :class:`BacktestSettings`, as for ``run_backtest``
+    (``fees=``, ``slippage_bps=``, ...); where they say nothing, the providers are the ones the
+    instance's orders went to and the symbol the one its snapshot subscribes to. Live records that
+    cannot be read without a guess raise :class:`LiveRecordsError`; data that does not cover the live
+    window a :class:`DataError`.
     """
     records = as_live_records(live, instance=instance)
     tolerance_ns = duration_ns(tolerance, "tolerance")
@@ -387,7 +393,8 @@ def reconcile(
             field="strategy",
         )
     chosen = settings_for(workspace, settings, changes)
-    chosen = _live_settings(chosen, records, explicit=settings is not None or "providers" in changes)
+    given = set(SETTING_NAMES) if settings is not None else set(changes)
+    chosen = _live_settings(chosen, records, given)
     with StrategyResolver(root, workspace) as resolver:
         try:
             revision = resolver.resolve(selector)

@@ -117,14 +117,19 @@ def test_data_of_another_symbol_is_an_error() -> None:
 def test_data_without_a_symbol_column_takes_the_one_symbol_traded() -> None:
     bare = pd.read_csv(DATA).drop(columns=["symbol"]).iloc[:3000]
     records = example_records()
-    first_hour = LiveRecords.from_frames(
+    frames = (
         records.orders[records.orders["placed_at"] < pd.Timestamp("2024-03-01T01:30Z")],
         records.executions[records.executions["traded_at"] < pd.Timestamp("2024-03-01T01:30Z")],
-        snapshot=records.snapshot,
     )
-    result = reconcile(first_hour, bare, root=STRATEGIES, fees=FEES, progress=False)
+    # without a snapshot: the one symbol the records trade names the data's rows (recorded)
+    unnamed = LiveRecords.from_frames(*frames)
+    result = reconcile(unnamed, bare, root=STRATEGIES, strategy="momentum:v1.0.0", config=records.config, fees=FEES)
     assert result.provenance["data_symbol"] == "BTC-USDT"
     assert result.summary["matched"] > 0
+    # with one: the symbol it subscribes to, as the run's symbol setting
+    named = reconcile(LiveRecords.from_frames(*frames, snapshot=records.snapshot), bare, root=STRATEGIES, fees=FEES)
+    assert named.provenance["backtest"]["options"]["symbol"] == "BTC-USDT"
+    pd.testing.assert_frame_equal(named.fills, result.fills)
 
 
 def test_a_bad_tolerance_is_a_config_error() -> None:
@@ -194,3 +199,12 @@ def test_a_start_that_cannot_be_right_is_refused() -> None:
         reconcile(example_records(), DATA, root=STRATEGIES, start=1_709_251_200_000)
     with pytest.raises(UsageError, match="give start or warmup, not both"):
         reconcile(example_records(), DATA, root=STRATEGIES, start="2024-03-01", warmup="1h")
+
+
+def test_other_symbols_in_the_data_do_not_reach_a_strategy_whose_instance_trades_one(example) -> None:
+    btc = pd.read_csv(DATA)
+    eth = btc.assign(symbol="ETH-USDT", price=btc["price"] / 20)
+    both = pd.concat([btc, eth]).sort_values("timestamp", kind="stable")
+    mixed = reconcile(example_records(), both, root=STRATEGIES, fees=FEES, progress=False)
+    assert mixed.provenance["backtest"]["options"]["symbol"] == "BTC-USDT"
+    pd.testing.assert_frame_equal(mixed.fills, example.fills)
