@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO
 
 import pyarrow as pa
-from isal import isal_zlib
+from isal import igzip, isal_zlib
 
 from meltica_lab.errors import DataError
 from meltica_lab.files import ReadLimits, stat_regular
@@ -74,7 +74,8 @@ class DataFile:
                         with archive.open(info) as handle:
                             yield handle
             elif self.container == "gzip":
-                with pa.CompressedInputStream(pa.OSFile(str(self.path)), "gzip") as handle:
+                # ISA-L as for zip members: Tardis.dev files are gzip, and large
+                with igzip.open(self.path, "rb") as handle:
                     yield handle
             else:
                 with pa.OSFile(str(self.path)) as handle:
