@@ -112,16 +112,19 @@ def market_for(data: DataSource | MarketData, settings: BacktestSettings) -> Mar
 
 def _select(events: MarketEvents, symbol: str | None, providers: Sequence[str], source: str) -> MarketEvents:
     """The events of ``symbol`` (all symbols when None) from the configured providers."""
-    keep = np.isin(events.provider, [k for k, p in enumerate(events.providers) if p in providers])
-    if symbol is not None:
-        if symbol not in events.symbols:
-            raise DataError(
-                f"{source}: no events for symbol {symbol} (symbols in the data: {', '.join(events.symbols)})",
-                path=source,
-                field="symbol",
-            )
-        keep &= events.symbol == events.symbols.index(symbol)
-    return events if keep.all() else events.take(keep)
+    if symbol is not None and symbol not in events.symbols:
+        raise DataError(
+            f"{source}: no events for symbol {symbol} (symbols in the data: {', '.join(events.symbols)})",
+            path=source,
+            field="symbol",
+        )
+    wanted = [k for k, p in enumerate(events.providers) if p in providers]
+    # a pass over every event only where some may be left out
+    keep = None if len(wanted) == len(events.providers) else np.isin(events.provider, wanted)
+    if symbol is not None and events.symbols != (symbol,):
+        same = events.symbol == events.symbols.index(symbol)
+        keep = same if keep is None else keep & same
+    return events if keep is None or keep.all() else events.take(keep)
 
 
 def run_backtest(

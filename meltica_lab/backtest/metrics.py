@@ -38,9 +38,12 @@ def sharpe_ratio(equity: pd.Series) -> float:
     """
     if equity.empty:
         return math.nan
-    days = pd.DatetimeIndex(equity.index).as_unit("ns").asi8 // _NS_PER_DAY
-    last_of_day = np.flatnonzero(np.diff(days, append=days[-1] + 1))
-    daily = equity.to_numpy(dtype=np.float64)[last_of_day]
+    times = pd.DatetimeIndex(equity.index).as_unit("ns").asi8
+    # the last sample before each midnight from the first day's to the one after the last day's
+    first, last = times[0] // _NS_PER_DAY, times[-1] // _NS_PER_DAY
+    midnights = np.arange(first + 1, last + 2, dtype=np.int64) * _NS_PER_DAY
+    last_of_day = np.unique(np.searchsorted(times, midnights, side="left") - 1)
+    daily = equity.to_numpy(dtype=np.float64)[last_of_day[last_of_day >= 0]]
     returns = daily[1:] / daily[:-1] - 1.0
     if len(returns) < 2:
         return math.nan
@@ -57,7 +60,13 @@ def exposure_share(equity: pd.DataFrame) -> float:
     span = times[-1] - times[0]
     if span <= 0:
         return float(held.mean())
-    return float(np.diff(times)[held[:-1]].sum() / span)
+    # the time from each sample with a position to the next: summed run by run of such samples
+    # (integer nanoseconds, so the total is exact in any order)
+    change = np.flatnonzero(held[1:] != held[:-1]) + 1
+    edges = np.concatenate(([0], change, [len(held) - 1]))
+    starts, ends = edges[:-1], np.minimum(edges[1:], len(held) - 1)
+    runs = held[starts]
+    return float(int((times[ends[runs]] - times[starts[runs]]).sum()) / span)
 
 
 def legacy_max_drawdown(equity: pd.DataFrame, capital: float) -> float:

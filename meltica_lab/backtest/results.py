@@ -92,8 +92,24 @@ def orders_frame(snapshot: SessionSnapshot, instance_id: str) -> pd.DataFrame:
 
 
 def _per_event(event: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
-    """Running total, after each of ``n`` events, of ``weights`` booked at ``event`` indices."""
-    return np.cumsum(np.bincount(event, weights=weights, minlength=n)[:n])
+    """Running total, after each of ``n`` events, of ``weights`` booked at ``event`` indices.
+
+    Fills are few and events many: the totals change only at the events that booked something, so
+    they are summed per such event in booking order, accumulated, and repeated over the events up to
+    the next change. The additions are those of a cumulative sum over every event (adding 0.0
+    changes no value), so the floats are the same to the bit.
+    """
+    if len(event) == 0:
+        # numpy's bincount of nothing is integer: zeros of that type, as the results always had
+        return np.zeros(n, dtype=np.bincount(event, weights=weights).dtype)
+    keep = event < n
+    event, weights = event[keep], weights[keep]
+    if len(event) == 0:
+        return np.zeros(n)
+    booked, slot = np.unique(event, return_inverse=True)
+    totals = np.cumsum(np.bincount(slot, weights=weights, minlength=len(booked)))
+    lengths = np.diff(np.concatenate(([0], booked, [n])))
+    return np.repeat(np.concatenate(([0.0], totals)), lengths)
 
 
 def equity_frame(snapshot: SessionSnapshot, capital: float) -> pd.DataFrame:

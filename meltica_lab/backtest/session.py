@@ -126,6 +126,15 @@ def _split_ns(ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ms.astype(np.float64), (ts - ms * _NS_PER_MS).astype(np.int32)
 
 
+def _joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    """The parts end to end; the one part itself when there is one (nothing writes to it any more
+    below its length)."""
+    parts = [p for p in parts if len(p)]
+    if len(parts) == 1:
+        return parts[0].astype(dtype, copy=False)
+    return np.concatenate([np.zeros(0, dtype=dtype), *parts])
+
+
 class StrategySession:
     """One running strategy instance inside its own V8 isolate.
 
@@ -288,6 +297,10 @@ class StrategySession:
             self._eval(f"__mlabHost.addTables({json.dumps(new_symbols)}, {json.dumps(new_providers)})", "")
         chunk = self.options.chunk_size
         inputs = self._inputs
+        # one array per feed, written chunk by chunk; what the chunks run so far is in the results
+        equity = np.empty(0 if self.options.bare else len(events))
+        self._equity.append(equity[:0])
+        self._equity_ts.append(events.ts[:0])
         for start in range(0, len(events), chunk):
             part = events.take(slice(start, start + chunk))
             n = len(part)
@@ -302,8 +315,9 @@ class StrategySession:
                 inputs[f"v{k}"][:n] = part.values[k]
             self._eval(f"__mlabHost.runChunk({n})", "")
             if not self.options.bare:
-                self._equity.append(inputs["equity"][:n].copy())
-                self._equity_ts.append(part.ts)
+                equity[start : start + n] = inputs["equity"][:n]
+                self._equity[-1] = equity[: start + n]
+                self._equity_ts[-1] = events.ts[: start + n]
             if on_chunk is not None:
                 on_chunk(n)
 
@@ -338,8 +352,8 @@ class StrategySession:
         return SessionSnapshot(
             fills=fills,
             orders=orders,
-            equity=np.concatenate([np.zeros(0), *self._equity]),
-            equity_ts=np.concatenate([np.zeros(0, dtype=np.int64), *self._equity_ts]),
+            equity=_joined(self._equity, np.float64),
+            equity_ts=_joined(self._equity_ts, np.int64),
             summary=summary,
         )
 

@@ -4,7 +4,8 @@
 The fixtures were written by the engine as it was before the throughput work of issue 12, so any
 speed-up that changes a fill, a price, an equity sample or a metric by one bit fails here. To
 record new fixtures after an intended change of semantics (bump ENGINE_VERSION too), run
-``python -m tests.backtest.test_golden --write``.
+``python -m tests.backtest.test_golden --write [CASE ...]``; a new case is recorded by the engine of
+the commit before the speed work (``git worktree add``, run the command there).
 """
 
 from __future__ import annotations
@@ -124,6 +125,13 @@ CASES: dict[str, tuple[str, Any, dict[str, Any], dict[str, Any]]] = {
     "logging-bars": ("logging", lambda: bars(500, seed=8), {}, {}),
     "logging-quotes": ("logging", lambda: quotes(300, seed=9), {}, {"seed": 3}),
     "noop": ("noop", lambda: trades(1_000, seed=10), {}, {}),
+    # a week with a day without trades: daily Sharpe ratio, exposure time over days
+    "momentum-days": (
+        "momentum",
+        lambda: trades(EVENTS, seed=11, step_ms=100_000).drop(range(2_000, 2_900)),
+        {"threshold": 0.002, "vol_multiplier": 0.5, "cooldown": "30m"},
+        {"fill_model": PARTIAL},
+    ),
 }
 
 
@@ -182,15 +190,17 @@ def test_the_golden_cases_trade_what_they_are_meant_to_exercise():
     assert recorded["marketmaking-quotes"]["rows"]["fills"] > 20
     assert recorded["meanreversion"]["rows"]["fills"] > 5
     assert recorded["logging-bars"]["rows"]["logs"] > 100
+    days = recorded["momentum-days"]["summary"]
+    assert days["Exposure Time [%]"] > 0 and days["Sharpe Ratio (daily, ann. √365)"] is not None
     symbols = {line.split(",")[2] for line in recorded["momentum-two-symbols"]["fills_head"][1:]}
     assert symbols == {"BTC-USDT", "BTC-USDC"}
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] != ["--write"]:
-        sys.exit("usage: python -m tests.backtest.test_golden --write")
+    if sys.argv[1:2] != ["--write"]:
+        sys.exit("usage: python -m tests.backtest.test_golden --write [CASE ...]")
     GOLDEN.mkdir(exist_ok=True)
-    for case in sorted(CASES):
+    for case in sys.argv[2:] or sorted(CASES):
         text = json.dumps(digest(run_case(case)), indent=1, ensure_ascii=False) + "\n"
         (GOLDEN / f"{case}.json").write_text(text, encoding="utf-8")
         print(case)
