@@ -274,6 +274,13 @@ def _named_market(market: MarketData, records: LiveRecords) -> tuple[MarketData,
             path=market.source,
             field="symbol",
         )
+    warnings.warn(
+        ReconcileWarning(
+            f"{market.source}: the data names no symbol; its rows are taken as {traded[0]}, the one symbol "
+            f"instance {records.instance} traded (give symbol= to say so)"
+        ),
+        stacklevel=3,
+    )
     events = dataclasses.replace(market.events, symbols=(traded[0],))
     return dataclasses.replace(market, events=events), traded[0]
 

@@ -123,7 +123,8 @@ def test_data_without_a_symbol_column_takes_the_one_symbol_traded() -> None:
     )
     # without a snapshot: the one symbol the records trade names the data's rows (recorded)
     unnamed = LiveRecords.from_frames(*frames)
-    result = reconcile(unnamed, bare, root=STRATEGIES, strategy="momentum:v1.0.0", config=records.config, fees=FEES)
+    with pytest.warns(ReconcileWarning, match="the data names no symbol; its rows are taken as BTC-USDT"):
+        result = reconcile(unnamed, bare, root=STRATEGIES, strategy="momentum:v1.0.0", config=records.config, fees=FEES)
     assert result.provenance["data_symbol"] == "BTC-USDT"
     assert result.summary["matched"] > 0
     # with one: the symbol it subscribes to, as the run's symbol setting
