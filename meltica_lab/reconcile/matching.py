@@ -19,10 +19,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from meltica_lab.errors import ConfigError
+
 __all__ = ["Pairs", "pair_nearest"]
 
 # A quantity left below this fraction of the item's quantity is float noise from the subtraction.
 _REST = 1e-9
+
+MAX_CANDIDATES = 20_000_000
+"""Most candidate pairs paired at once (about 1 GB of working arrays); more means the tolerance spans
+hundreds of fills of the same symbol and side, where nearness says little: a :class:`ConfigError`."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,6 +56,7 @@ def _candidates(
     bt_order = np.lexsort((np.arange(len(bt_time)), bt_time, bt_key))
     keys, times = bt_key[bt_order], bt_time[bt_order]
     lefts, rights = [], []
+    found = 0
     for key in np.intersect1d(np.unique(live_key), np.unique(keys)):
         live_rows = np.flatnonzero(live_key == key)
         start, stop = np.searchsorted(keys, key, "left"), np.searchsorted(keys, key, "right")
@@ -61,6 +68,14 @@ def _candidates(
         total = int(counts.sum())
         if not total:
             continue
+        found += total
+        if found > MAX_CANDIDATES:
+            raise ConfigError(
+                f"tolerance: {found:,}+ candidate pairs ({found / len(live_key):,.0f} per live item on average) are "
+                f"more than {MAX_CANDIDATES:,}; within this tolerance too many fills of one symbol and side are "
+                "near each other to pair them by time: give a smaller tolerance",
+                field="tolerance",
+            )
         # for each live row, the run lo..hi-1 of backtest rows: offsets within each run by a cumsum
         first = np.repeat(lo - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
         lefts.append(np.repeat(live_rows, counts))

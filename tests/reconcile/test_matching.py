@@ -200,3 +200,13 @@ def test_the_vectorised_rounds_pair_exactly_as_the_walk_in_rank_order(live, bt, 
     assert fast.live.tolist() == walked.live.tolist()
     assert fast.backtest.tolist() == walked.backtest.tolist()
     assert fast.quantity.tolist() == pytest.approx(walked.quantity.tolist())
+
+
+def test_a_tolerance_that_makes_everything_a_candidate_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from meltica_lab.errors import ConfigError
+    from meltica_lab.reconcile import matching
+
+    monkeypatch.setattr(matching, "MAX_CANDIDATES", 50)
+    same = np.zeros(10, np.int64)
+    with pytest.raises(ConfigError, match=r"tolerance: 100\+ candidate pairs \(10 per live item"):
+        pair_nearest(same, same, np.ones(10), same, same, np.ones(10), 5)
