@@ -56,7 +56,13 @@ MATCHING = (
 
 def duration_ns(value: Any, name: str) -> int:
     """A duration (``"5s"``, ``"250ms"``, ``"2min"``, a number of seconds, a Timedelta) in ns;
-    :class:`ConfigError` naming ``name`` when it is not a duration >= 0."""
+    :class:`ConfigError` naming ``name`` when it is not a duration >= 0, or is text without a unit
+    (``"5"`` could be seconds or milliseconds)."""
+    if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
+        raise ConfigError(
+            f"{name}: {value!r} has no unit; say which: {value.strip()}s, {value.strip()}ms, {value.strip()}min",
+            field=name,
+        )
     try:
         if isinstance(value, bool):
             raise ValueError

@@ -136,6 +136,18 @@ def test_data_without_a_symbol_column_takes_the_one_symbol_traded() -> None:
 def test_a_bad_tolerance_is_a_config_error() -> None:
     with pytest.raises(meltica_lab.errors.ConfigError, match="tolerance: expected a duration"):
         reconcile(example_records(), DATA, root=STRATEGIES, tolerance="soon")
+    with pytest.raises(meltica_lab.errors.ConfigError, match=r"tolerance: '5' has no unit; say which: 5s, 5ms"):
+        reconcile(example_records(), DATA, root=STRATEGIES, tolerance="5")
+    with pytest.raises(meltica_lab.errors.ConfigError, match="tolerance: expected a duration >= 0"):
+        reconcile(example_records(), DATA, root=STRATEGIES, tolerance=-1)
+
+
+def test_durations_read_with_their_units() -> None:
+    from meltica_lab.reconcile import duration_ns
+
+    assert duration_ns("5s", "t") == duration_ns(5, "t") == duration_ns(pd.Timedelta(seconds=5), "t") == 5 * 10**9
+    assert duration_ns("250ms", "t") == 250 * 10**6
+    assert duration_ns("2min", "t") == 120 * 10**9
 
 
 def test_data_in_several_files_reconciles_as_the_whole_file(example, tmp_path: Path) -> None:
