@@ -126,6 +126,7 @@ class ReconcilePanel(LabWidget):
         if gateway is None and (orders is None or executions is None):
             raise UsageError("saved answers need both orders= and executions=", field="orders")
         self.client = GatewayClient(gateway) if isinstance(gateway, str) else gateway
+        self._own_client = isinstance(gateway, str)
         self.files = (orders, executions, snapshot)
         self.root, self.workspace, self.settings = root, workspace, settings
         self.result: Reconciliation | None = None
@@ -208,6 +209,12 @@ class ReconcilePanel(LabWidget):
     def _refilter(self) -> None:
         if self.result is not None:
             self.show(reconcile_parts(self.result, status=self.filter.value))
+
+    def close(self) -> None:
+        """Close the widget, and the gateway client it made for a URL."""
+        if self._own_client and self.client is not None:
+            self.client.close()
+        super().close()
 
     def state_html(self) -> str:
         """The picked instance, data, tolerance, strategy and filter."""

@@ -62,6 +62,7 @@ def test_a_gateway_offers_its_instances() -> None:
     with FakeGateway() as gateway:
         made = ReconcilePanel(DATA, gateway=gateway.url, root=PROJECT / "strategies")
         assert sorted(made.instance.options) == sorted(gateway.instances)
+        made.close()
 
 
 def test_an_error_during_a_run_is_shown_not_lost() -> None:
