@@ -212,7 +212,7 @@ class ReconcilePanel(LabWidget):
 
     def close(self) -> None:
         """Close the widget, and the gateway client it made for a URL."""
-        if self._own_client and self.client is not None:
+        if getattr(self, "_own_client", False) and self.client is not None:
             self.client.close()
         super().close()
 

@@ -55,7 +55,8 @@ def test_the_static_twin_shows_the_state_and_the_results(panel: ReconcilePanel) 
     assert "momentum-live" in page and "the instance&#x27;s hash" in page
     assert "data:image/png;base64," in page
     every = reconcile_html(panel.result, status="all")
-    assert "Fills: all (99 of 99)" in every and every.count("ord-000") >= 99
+    assert "Fills: all (99 of 99)" in every
+    assert "more row(s) of 99" in every or every.count("ord-000") >= 99  # long tables are cut with a note
 
 
 def test_a_gateway_offers_its_instances() -> None:
