@@ -195,13 +195,14 @@ class Workspace:
     ) -> MarketData:
         """:func:`meltica_lab.data.load_market_data` through this workspace's conversion cache, with
         the defaults a run of ``settings`` (default: the workspace's) reads data with: its symbol,
-        first provider and bad-row handling; ``options`` (``format=``, ``columns=``, ...) as there."""
+        first provider, bad-row handling and progress bars; ``options`` (``format=``, ``columns=``, ...) as there."""
         chosen = settings if settings is not None else self._settings
         defaults: dict[str, Any] = {
             "drop_bad_rows": chosen.drop_bad_rows,
             "default_symbol": chosen.symbol or "",
             "default_provider": chosen.providers[0],
             "cache": self.data_cache,
+            "progress": chosen.progress,
         }
         return load_market_data(data, **{**defaults, **options})
 

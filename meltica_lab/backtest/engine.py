@@ -107,6 +107,7 @@ def market_for(data: DataSource | MarketData, settings: BacktestSettings) -> Mar
         drop_bad_rows=settings.drop_bad_rows,
         default_symbol=settings.symbol or "",
         default_provider=settings.providers[0],
+        progress=settings.progress,
     )
 
 

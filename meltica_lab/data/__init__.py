@@ -32,6 +32,7 @@ def load_market_data(
     default_symbol: str = "",
     default_provider: str = "backtest",
     cache: DataCache | bool | None = None,
+    progress: bool = True,
 ) -> MarketData:
     """Read market data from a DataFrame, a CSV (plain, ``.gz``, ``.zip``) or Parquet file, or a
     dataset of many files (a list of paths, or a glob such as ``"data/BTCUSDT-trades-*.zip"``: one
@@ -48,7 +49,8 @@ def load_market_data(
 
     Files of 1 MiB or more go through the conversion cache (:class:`DataCache`): parsed once, then
     memory-mapped by their sha256. ``cache`` is the cache to use (default: the kit's cache
-    directory, ``$MELTICA_LAB_CACHE_DIR/columns``), or False to parse every time.
+    directory, ``$MELTICA_LAB_CACHE_DIR/columns``), or False to parse every time. A read that
+    takes more than a second shows a progress bar unless ``progress`` is false.
     """
     options = ReadOptions(
         format=format,
@@ -58,6 +60,7 @@ def load_market_data(
         drop_bad_rows=drop_bad_rows,
         default_symbol=default_symbol,
         default_provider=default_provider,
+        progress=progress,
     )
     if isinstance(data, pd.DataFrame):
         return read_frame(data, options)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+from tqdm.auto import tqdm
 
 from meltica_lab.data import columns as conv
 from meltica_lab.data.cache import DataCache
@@ -41,8 +42,9 @@ _INTERVALS = {"s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9, "d": 86400 * 10**9
 @dataclass(frozen=True)
 class ReadOptions:
     """How to read a source: ``format``, ``columns`` (column -> kit name), ``time_unit``,
-    ``interval`` (bar length of bars that carry only their open time), and the bad-row and default
-    settings of :func:`meltica_lab.data.load_market_data`."""
+    ``interval`` (bar length of bars that carry only their open time), the bad-row and default
+    settings of :func:`meltica_lab.data.load_market_data`, and whether a long read shows a
+    ``progress`` bar."""
 
     format: str | None = None
     columns: Mapping[str, str] | None = None
@@ -51,6 +53,7 @@ class ReadOptions:
     drop_bad_rows: bool = False
     default_symbol: str = ""
     default_provider: str = "backtest"
+    progress: bool = field(default=True, compare=False)
 
     def __post_init__(self) -> None:
         check_options(self.format, self.time_unit)
@@ -60,6 +63,7 @@ class ReadOptions:
     def cache_key(self) -> dict[str, Any]:
         """The options as part of a conversion cache key (everything that changes what is read)."""
         out = asdict(self)
+        del out["progress"]  # how a read is shown does not change what is read
         out["columns"] = dict(sorted((self.columns or {}).items()))
         return out
 
@@ -107,7 +111,30 @@ def _csv_types(fmt: Format, layout: Layout, mapping: Mapping[str, str]) -> dict[
     return types
 
 
-def _read_csv(file: DataFile, found: Detection, mapping: Mapping[str, str]) -> pa.Table:
+class _Counted:
+    """A byte stream that moves a progress bar as it is read."""
+
+    def __init__(self, handle: Any, bar: tqdm) -> None:
+        self._handle = handle
+        self._bar = bar
+        self.closed = False
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._handle.read(size)
+        self._bar.update(len(data))
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _read_csv(file: DataFile, found: Detection, mapping: Mapping[str, str], progress: bool) -> pa.Table:
     wanted = list(dict.fromkeys(mapping.values()))
     read = pacsv.ReadOptions(column_names=list(found.names), skip_rows=found.skip, block_size=1 << 24)
     types = _csv_types(found.format, found.layout, mapping)
@@ -117,9 +144,21 @@ def _read_csv(file: DataFile, found: Detection, mapping: Mapping[str, str]) -> p
         with file.stream() as handle:
             return pacsv.read_csv(handle, read_options=read, convert_options=convert)
 
+    def streamed() -> pa.Table:
+        # batch by batch, as fast as one read here, so that a long read can show how far it is
+        convert = pacsv.ConvertOptions(column_types=dict(types), include_columns=wanted)
+        with (
+            file.stream() as handle,
+            tqdm(
+                total=file.size(), unit="B", unit_scale=True, desc=file.path.name, disable=not progress, delay=1.0
+            ) as bar,
+            pacsv.open_csv(_Counted(handle, bar), read_options=read, convert_options=convert) as reader,
+        ):
+            return pa.Table.from_batches(list(reader), schema=reader.schema)
+
     try:
         try:
-            return attempt(types)
+            return streamed()
         except pa.ArrowInvalid:
             # a value that does not fit its type somewhere: read the columns as text and find the rows
             try:
@@ -334,7 +373,7 @@ def _parse_file(file: DataFile, options: ReadOptions, digest: str) -> MarketData
             time_unit=options.time_unit,
         )
         fmt, layout, skip = found.format, found.layout, found.skip
-        table = _read_csv(file, found, fmt.mapping(layout))
+        table = _read_csv(file, found, fmt.mapping(layout), options.progress)
         header = found.header
         if table.num_rows == 0:
             raise DataError(f"{source}: a header line but no data rows", path=source)

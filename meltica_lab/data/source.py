@@ -91,6 +91,13 @@ class DataFile:
             except (*READ_ERRORS, pa.ArrowException) as exc:
                 raise unreadable(self, exc) from None
 
+    def size(self) -> int | None:
+        """How many CSV bytes there are to read (decompressed), when the file says."""
+        if self.container == "zip":
+            with zipfile.ZipFile(self.path) as archive:
+                return archive.getinfo(str(self.member)).file_size
+        return None if self.container == "gzip" else self.path.stat().st_size
+
     def sha256(self) -> str:
         """``sha256:<hex>`` of the file's bytes on disk (as downloaded, not decompressed)."""
         return file_sha256(self.path)
