@@ -19,9 +19,9 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-TABLE_ROWS = 20
-"""Rows a table shows unless told otherwise (in a scrolling box); beyond that a note says how many
-more there are and where they are. Tables that must be read whole pass ``rows=len(frame)``."""
+TABLE_ROWS = 500
+"""Rows a table shows at most unless told otherwise (in a scrolling box, header in view); beyond that
+a note says how many more there are and where they are."""
 
 CELL_STYLE = "white-space:normal;overflow-wrap:anywhere;text-align:left;vertical-align:top;max-width:40em"
 """Cells wrap (a 64-hex hash breaks across lines) instead of pushing key columns off-screen."""

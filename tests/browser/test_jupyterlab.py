@@ -236,6 +236,7 @@ def test_the_backtest_panel_refuses_a_bad_value_clears_stale_results_and_runs(br
     assert panel.locator(".widget-hprogress").count() == 1
     assert "Provenance" in panel.inner_text()  # the notebook's run, shown in the panel's output area
     assert re.search(r"pinned selector\s+momentum@sha256:[0-9a-f]{64}", panel.inner_text())  # whole, not cut
+    assert panel.locator("[title='null']").count() == 0  # every control has a real tooltip or none
     shoot(page, panel, "pinned_backtest_panel")
 
     # pick another revision: the old result goes
