@@ -100,17 +100,17 @@ def main() -> None:
         base_s, table = seconds(lambda: baseline(path))
         assert table.num_rows == args.rows
         del table
-        parse_s, data = seconds(lambda: load_market_data(path, cache=False))
+        parse_s, data = seconds(lambda: load_market_data(path, cache=False, progress=False))
         assert len(data.events) == args.rows and data.format == "binance-trades" and data.timestamp_unit == "us"
         del data
         cache_dir = Path(scratch) / "cache"
-        first_s, _ = seconds(lambda: load_market_data(path, cache=DataCache(cache_dir)))
-        cached_s, cached = seconds(lambda: load_market_data(path, cache=DataCache(cache_dir)))
+        first_s, _ = seconds(lambda: load_market_data(path, cache=DataCache(cache_dir), progress=False))
+        cached_s, cached = seconds(lambda: load_market_data(path, cache=DataCache(cache_dir), progress=False))
         assert len(cached.events) == args.rows
         touch_s, _ = seconds(
             lambda: (
-                load_market_data(path, cache=DataCache(cache_dir)).events.values.sum()
-                + load_market_data(path, cache=DataCache(cache_dir)).events.ts[-1]
+                load_market_data(path, cache=DataCache(cache_dir), progress=False).events.values.sum()
+                + load_market_data(path, cache=DataCache(cache_dir), progress=False).events.ts[-1]
             )
         )
         n = args.rows
