@@ -20,7 +20,7 @@ from meltica_lab.data.cache import DataCache
 from meltica_lab.data.events import MarketEvents, concat_events
 from meltica_lab.data.model import BadRow, MarketData
 from meltica_lab.data.read import ReadOptions, read_file
-from meltica_lab.errors import DataError
+from meltica_lab.errors import DataError, UsageError
 from meltica_lab.hashing import content_hash
 
 _GLOB = set("*?[")
@@ -29,9 +29,20 @@ _GLOB = set("*?[")
 def expand(paths: str | Path | Sequence[str | Path]) -> list[str]:
     """The files a path, a glob or a list of them name, each once, in the order given (a glob's
     matches sorted)."""
+    if not isinstance(paths, str | Path | list | tuple):
+        raise UsageError(
+            f"market data: expected a DataFrame, a path, a glob or a list of paths, got {type(paths).__name__}",
+            field="data",
+        )
     items = [paths] if isinstance(paths, str | Path) else list(paths)
     files: list[str] = []
     for item in items:
+        if not isinstance(item, str | Path):
+            raise UsageError(
+                f"market data: a list of files holds paths, not {type(item).__name__} "
+                "(several DataFrames are one with pandas.concat)",
+                field="data",
+            )
         text = str(item)
         if _GLOB & set(text) and not Path(text).exists():
             matches = sorted(p for p in glob.glob(text) if not Path(p).is_dir())

@@ -69,3 +69,14 @@ def test_bad_rows_of_a_dataset_name_their_file(tmp_path):
     data = load_market_data([write(tmp_path, "1.csv", DAY_1), write(tmp_path, "2.csv", bad)], drop_bad_rows=True)
     assert data.dropped[0].file == str(tmp_path / "2.csv") and data.dropped[0].row == 1
     assert str(tmp_path / "2.csv") in data.dropped[0].describe(data.source)
+
+
+def test_what_is_not_a_path_is_a_usage_error():
+    import pandas as pd
+
+    from meltica_lab.errors import UsageError
+
+    with pytest.raises(UsageError, match="got int"):
+        load_market_data(5)
+    with pytest.raises(UsageError, match=r"pandas\.concat"):
+        load_market_data([pd.DataFrame({"timestamp": [1]})])
