@@ -1,7 +1,17 @@
 """Market data in: the files users download (Binance, OKX, Tardis.dev, the gateway's own CSV),
 Parquet and DataFrames, detected from the data itself and read right or refused.
 
-:func:`load_market_data` reads one source; see :mod:`meltica_lab.data.formats` for the formats.
+- :func:`load_market_data`: one DataFrame or file (CSV, ``.gz``, ``.zip``, Parquet), or a list or
+  glob of files read as one dataset (:mod:`~meltica_lab.data.dataset`), into :class:`MarketData`;
+- :func:`describe_data`: what a source holds (:class:`DataDescription`), before anything runs on it;
+- :data:`FORMATS` and :data:`FORMAT_NAMES`: the formats detection chooses from
+  (:mod:`~meltica_lab.data.formats`), the names ``format=`` takes;
+- :func:`fetch_binance` / :class:`BinanceFetcher`: Binance's daily dumps, checksum-verified;
+- :class:`DataCache`: the conversion cache (a dump parsed once, memory-mapped after).
+
+Every refusal is a :class:`~meltica_lab.errors.DataError` in one printable line naming the file
+(and row, line and column where there is one) and, where the data could mean two things, how to
+say which.
 """
 
 from __future__ import annotations
