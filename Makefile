@@ -28,11 +28,13 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-dev node_modules/.installed
 	$(VENV)/bin/ruff check meltica_lab tests benchmarks
 	$(VENV)/bin/ruff format --check meltica_lab tests benchmarks
+	npx --no-install eslint meltica_lab/jshost/js
 	$(PY) -m pytest
 
-lint: $(VENV)/.installed-dev
+lint: $(VENV)/.installed-dev node_modules/.installed
 	$(VENV)/bin/ruff check meltica_lab tests benchmarks
 	$(VENV)/bin/ruff format --check meltica_lab tests benchmarks
+	npx --no-install eslint meltica_lab/jshost/js
 
 bench: $(VENV)/.installed-dev
 	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done

@@ -179,6 +179,34 @@ class StrategyRuntimeError(MelticaLabError):
         self.handler = handler
 
 
+class JSError(MelticaLabError):
+    """A JavaScript exception or syntax error escaped an evaluation.
+
+    ``stage`` is ``compile`` for syntax errors and ``execute`` for thrown values; ``js_message``
+    is V8's text (``TypeError: x is not a function``); ``line``/``column`` are 1-based, 0 if unknown,
+    and point where V8 places the failure (the offending token, or the ``throw``) in ``script``, the
+    name V8 gives that code (``<anonymous>`` for code passed to :meth:`meltica_lab.jshost.isolate.Isolate.eval`, or a
+    ``//# sourceURL=`` name). The column counts UTF-16 code units, as V8 does.
+    """
+
+    def __init__(self, js_message: str, *, stage: str, line: int = 0, column: int = 0, script: str = "") -> None:
+        where = f" (line {line}, column {column})" if line else ""
+        super().__init__(f"{js_message}{where}")
+        self.js_message = js_message
+        self.stage = stage
+        self.line = line
+        self.column = column
+        self.script = script
+
+
+class JSLimitError(StrategyRuntimeError):
+    """An evaluation passed its time limit (``kind="time"``) or the heap limit (``kind="heap"``)."""
+
+    def __init__(self, message: str, *, kind: str, strategy: str | None = None, handler: str | None = None):
+        super().__init__(message, strategy=strategy, handler=handler)
+        self.kind = kind
+
+
 class NotebookError(MelticaLabError):
     """A report notebook failed to execute; the message names the notebook, the cell and the exception."""
 

@@ -69,12 +69,15 @@ def test_every_error_class_survives_pickling_with_its_attributes():
     from meltica_lab import errors
     from meltica_lab.jshost.isolate import JSLimitError
 
+    assert errors.JSLimitError is JSLimitError  # defined in errors, re-exported where it always was
+
     samples = [
         errors.RegistryError("bad", path="r.json", field="x"),
         errors.AmbiguousHashError("two", candidates=("a", "b"), selector="m@ab"),
         errors.InUseError("busy", instances=("i1",), selector="m"),
         errors.StrategyRuntimeError("stop", strategy="m", handler="onTrade"),
         JSLimitError("time", kind="time", strategy="m", handler="onTrade"),
+        errors.JSError("TypeError: x", stage="execute", line=3, column=7, script="meltica-module.js"),
         errors.GatewayError("down", status=503, url="http://h"),
     ]
     for error in samples:

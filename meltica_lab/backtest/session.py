@@ -10,7 +10,6 @@ backtest and a live runtime can drive the same host; :meth:`snapshot` can be tak
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,8 +20,21 @@ import numpy as np
 from meltica_lab.backtest.events import VALUE_COLUMNS, MarketEvents
 from meltica_lab.backtest.options import SessionOptions
 from meltica_lab.errors import StrategyRuntimeError
-from meltica_lab.jshost.isolate import Isolate, JSError, JSLimitError, runtime_file
+from meltica_lab.jshost.isolate import Isolate, JSError, JSLimitError
 from meltica_lab.jshost.limits import DEFAULT_LIMITS, Limits
+from meltica_lab.jshost.schema import FILL_COLUMNS, HANDLERS, ORDER_COLUMNS, ORDER_STATES
+from meltica_lab.jshost.scripts import host_script
+
+__all__ = [
+    "FILL_COLUMNS",
+    "HOST_ENTRY",
+    "ORDER_COLUMNS",
+    "ORDER_STATES",
+    "RUNTIME_FILES",
+    "SessionSnapshot",
+    "StrategySession",
+    "host_source",
+]
 
 RUNTIME_FILES = (
     "host_clock.js",
@@ -32,33 +44,14 @@ RUNTIME_FILES = (
     "host_market.js",
     "host_ledger.js",
     "host_exchange.js",
+    "commonjs.js",
     "host_env.js",
     "host_events.js",
     "host_loop.js",
 )
 """The JS runtime, in load order; each file adds one part to the host's private namespace ``M``."""
-
-FILL_COLUMNS = ("ms", "rem", "event", "order", "symbol", "side", "quantity", "price", "fee", "maker", "position")
-ORDER_COLUMNS = (
-    "ms",
-    "rem",
-    "index",
-    "symbol",
-    "provider",
-    "side",
-    "type",
-    "quantity",
-    "limit",
-    "state",
-    "filled",
-    "avg_price",
-    "fees",
-    "last_ms",
-    "last_rem",
-    "reason",
-)
-ORDER_STATES = ("ACK", "PARTIAL", "FILLED", "CANCELLED", "REJECTED", "EXPIRED")
-"""Order states, by the code the host stores in the orders table's ``state`` column."""
+HOST_ENTRY = "__mlabHost"
+"""The script-level constant the host's API is bound to (see :func:`meltica_lab.jshost.scripts.host_script`)."""
 _NS_PER_MS = 1_000_000
 _NUMBER = (int, float)
 # What the results are built from. The host builds the summary with built-ins the strategy shares
@@ -101,11 +94,9 @@ def _misfit(value: Any, shape: Any, path: str) -> str | None:
     return None if isinstance(value, shape) else path
 
 
-@functools.cache
 def host_source() -> str:
-    """The whole JS host as one script, its parts sharing a private namespace (read once)."""
-    parts = "\n".join(runtime_file(name) for name in RUNTIME_FILES)
-    return f'(function () {{\n"use strict";\nconst M = {{}};\n{parts}\n}})();\n'
+    """The whole JS host as one script, its parts sharing a private namespace (files read once)."""
+    return host_script(RUNTIME_FILES, HOST_ENTRY)
 
 
 @dataclass(frozen=True, eq=False)
@@ -217,7 +208,8 @@ class StrategySession:
             "maxErrorKinds": options.max_error_kinds,
             "chunkSize": options.chunk_size,
         }
-        self.handlers = tuple(self._eval_json(f"__mlabHost.init({json.dumps(settings)})", ""))
+        self._eval(f"__mlabHost.init({json.dumps(settings)})", "")
+        self.handlers = HANDLERS
         self._control = np.frombuffer(self._eval("__mlabHost.control", ""), dtype=np.int32)
         self._inputs = {
             name: np.frombuffer(self._eval(f"__mlabHost.inputs().{name}", ""), dtype=dtype)

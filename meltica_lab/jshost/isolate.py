@@ -19,7 +19,6 @@ import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from importlib import resources
 from typing import Any, TypeVar
 
 from py_mini_racer import (
@@ -30,8 +29,10 @@ from py_mini_racer import (
     MiniRacer,
 )
 
-from meltica_lab.errors import MelticaLabError, StrategyRuntimeError
+from meltica_lab.errors import JSError, JSLimitError
 from meltica_lab.jshost.limits import DEFAULT_LIMITS, Limits
+
+__all__ = ["Isolate", "JSError", "JSLimitError"]  # the errors live in meltica_lab.errors
 
 _T = TypeVar("_T")
 _FLUSH_SECONDS = 0.5
@@ -56,34 +57,6 @@ _HEAD_RE = re.compile(r"^(?P<script>.*?):(?P<line>\d+): (?P<message>.*)$")
 _CARET_RE = re.compile(r"^( *)\^+ *$")
 
 
-class JSError(MelticaLabError):
-    """A JavaScript exception or syntax error escaped an evaluation.
-
-    ``stage`` is ``compile`` for syntax errors and ``execute`` for thrown values; ``js_message``
-    is V8's text (``TypeError: x is not a function``); ``line``/``column`` are 1-based, 0 if unknown,
-    and point where V8 places the failure (the offending token, or the ``throw``) in ``script``, the
-    name V8 gives that code (``<anonymous>`` for code passed to :meth:`Isolate.eval`, or a
-    ``//# sourceURL=`` name). The column counts UTF-16 code units, as V8 does.
-    """
-
-    def __init__(self, js_message: str, *, stage: str, line: int = 0, column: int = 0, script: str = "") -> None:
-        where = f" (line {line}, column {column})" if line else ""
-        super().__init__(f"{js_message}{where}")
-        self.js_message = js_message
-        self.stage = stage
-        self.line = line
-        self.column = column
-        self.script = script
-
-
-class JSLimitError(StrategyRuntimeError):
-    """An evaluation passed its time limit (``kind="time"``) or the heap limit (``kind="heap"``)."""
-
-    def __init__(self, message: str, *, kind: str, strategy: str | None = None, handler: str | None = None):
-        super().__init__(message, strategy=strategy, handler=handler)
-        self.kind = kind
-
-
 def _parse_v8_error(text: str, *, stage: str) -> JSError:
     lines = text.split("\n")
     head = _HEAD_RE.match(lines[0])
@@ -101,11 +74,6 @@ def _parse_v8_error(text: str, *, stage: str) -> JSError:
     return JSError(
         head.group("message"), stage=stage, line=int(head.group("line")), column=column, script=head.group("script")
     )
-
-
-def runtime_file(name: str) -> str:
-    """The text of a JavaScript runtime file shipped in ``meltica_lab/jshost/js``."""
-    return resources.files("meltica_lab.jshost").joinpath("js", name).read_text(encoding="utf-8")
 
 
 class _RacerThread:

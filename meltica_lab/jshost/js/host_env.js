@@ -8,12 +8,9 @@ M.env = (function () {
   const { abs, trunc } = M.math;
   const { clock, format, journal, market, exchange } = M;
 
-  // Evaluate CommonJS source in strict mode with `module` and `exports` (compat §1.1, §7).
+  // Evaluate the CommonJS source with the one evaluator module inspection uses (commonjs.js).
   function evaluate(source) {
-    const module = { exports: {} };
-    const body = new Function("module", "exports", '"use strict";\n' + source);
-    body.call(undefined, module, module.exports);
-    const exported = module.exports;
+    const exported = M.commonjs.run(M.commonjs.compile(source)).exports;
     if (exported === null || (typeof exported !== "object" && typeof exported !== "function")) {
       throw new Error("module.exports is not an object");
     }

@@ -24,14 +24,18 @@
 M.exchange = (function () {
   const { floor, max, min } = M.math;
   const { clock, format, ledger, market, Table } = M;
-  const STATES = ["ACK", "PARTIAL", "FILLED", "CANCELLED", "REJECTED", "EXPIRED"];
+  // Order states, table layouts: from the schema the Python decoder reads (jshost/js/schema.json).
+  const STATES = M.schema.orderStates;
+  const STATE = columnsOf(STATES);
+  const FILL = columnsOf(M.schema.fillColumns);
+  const ORDER = columnsOf(M.schema.orderColumns);
   const orders = [];
   const books = [];
   const reports = [];
   let reportHead = 0;
-  // one row per fill: ms, ns remainder, event index, order index, symbol, side, quantity, price, fee,
-  // maker (1) or taker (0), position after the fill
-  const fills = new Table(11, 1024);
+  // one row per fill (FILL): time (ms, ns remainder), event index, order index, symbol, side,
+  // quantity, price, fee, maker (1) or taker (0), position after the fill
+  const fills = new Table(M.schema.fillColumns.length, 1024);
   const reasons = [];
   const reasonIndex = new Map();
   const providerNames = [];
@@ -39,6 +43,15 @@ M.exchange = (function () {
   const counts = { submitted: 0, rejected: 0, expired: 0 };
   let settings = null;
   let finished = false;
+
+  // name -> position, frozen: V8 reads these as constants
+  function columnsOf(names) {
+    const index = {};
+    names.forEach((name, k) => {
+      index[name] = k;
+    });
+    return Object.freeze(index);
+  }
 
   function configure(options) {
     settings = options;
@@ -128,13 +141,13 @@ M.exchange = (function () {
     if (why !== "") {
       order.reason = intern(reasonIndex, reasons, why);
       counts.rejected++;
-      queue(order, 4, dueMs, dueRem, why);
+      queue(order, STATE.REJECTED, dueMs, dueRem, why);
       return order;
     }
     order.eligibleMs = dueMs;
     order.eligibleRem = dueRem;
     rest(books[order.symbol], order);
-    queue(order, 0, dueMs, dueRem, null);
+    queue(order, STATE.ACK, dueMs, dueRem, null);
     return order;
   }
 
@@ -234,18 +247,18 @@ M.exchange = (function () {
     ledger.fill(order.symbol, order.side, quantity, price, fee);
     const o = fills.append();
     const d = fills.data;
-    d[o] = now.ms;
-    d[o + 1] = now.rem;
-    d[o + 2] = now.seq;
-    d[o + 3] = order.index;
-    d[o + 4] = order.symbol;
-    d[o + 5] = order.side;
-    d[o + 6] = quantity;
-    d[o + 7] = price;
-    d[o + 8] = fee;
-    d[o + 9] = maker ? 1 : 0;
-    d[o + 10] = ledger.position[order.symbol];
-    queue(order, left > 0 ? 1 : 2, now.ms, now.rem, null);
+    d[o + FILL.ms] = now.ms;
+    d[o + FILL.rem] = now.rem;
+    d[o + FILL.event] = now.seq;
+    d[o + FILL.order] = order.index;
+    d[o + FILL.symbol] = order.symbol;
+    d[o + FILL.side] = order.side;
+    d[o + FILL.quantity] = quantity;
+    d[o + FILL.price] = price;
+    d[o + FILL.fee] = fee;
+    d[o + FILL.maker] = maker ? 1 : 0;
+    d[o + FILL.position] = ledger.position[order.symbol];
+    queue(order, left > 0 ? STATE.PARTIAL : STATE.FILLED, now.ms, now.rem, null);
     return left === 0;
   }
 
@@ -342,33 +355,33 @@ M.exchange = (function () {
     open.sort((a, b) => a.index - b.index);
     for (const order of open) {
       counts.expired++;
-      queue(order, 5, now.ms, now.rem, null);
+      queue(order, STATE.EXPIRED, now.ms, now.rem, null);
     }
   }
 
-  // one row per order: submit ms, ns remainder, index, symbol, provider index, side, type,
-  // quantity, limit price, state, filled, average price, fees, last update ms, ns remainder, reason
+  // one row per order (ORDER): submission time (ms, ns remainder), index, symbol, provider index,
+  // side, type, quantity, limit price, state, filled, average price, fees, last update, reason
   function orderTable() {
-    const table = new Table(16, max(orders.length, 1));
+    const table = new Table(M.schema.orderColumns.length, max(orders.length, 1));
     for (const order of orders) {
       const o = table.append();
       const d = table.data;
-      d[o] = order.submitMs;
-      d[o + 1] = order.submitRem;
-      d[o + 2] = order.index;
-      d[o + 3] = order.symbol;
-      d[o + 4] = order.providerIndex;
-      d[o + 5] = order.side;
-      d[o + 6] = order.type;
-      d[o + 7] = order.quantity;
-      d[o + 8] = order.limit;
-      d[o + 9] = order.state;
-      d[o + 10] = order.filled;
-      d[o + 11] = order.filled > 0 ? order.notional / order.filled : NaN;
-      d[o + 12] = order.fees;
-      d[o + 13] = order.lastMs;
-      d[o + 14] = order.lastRem;
-      d[o + 15] = order.reason;
+      d[o + ORDER.ms] = order.submitMs;
+      d[o + ORDER.rem] = order.submitRem;
+      d[o + ORDER.index] = order.index;
+      d[o + ORDER.symbol] = order.symbol;
+      d[o + ORDER.provider] = order.providerIndex;
+      d[o + ORDER.side] = order.side;
+      d[o + ORDER.type] = order.type;
+      d[o + ORDER.quantity] = order.quantity;
+      d[o + ORDER.limit] = order.limit;
+      d[o + ORDER.state] = order.state;
+      d[o + ORDER.filled] = order.filled;
+      d[o + ORDER.avg_price] = order.filled > 0 ? order.notional / order.filled : NaN;
+      d[o + ORDER.fees] = order.fees;
+      d[o + ORDER.last_ms] = order.lastMs;
+      d[o + ORDER.last_rem] = order.lastRem;
+      d[o + ORDER.reason] = order.reason;
     }
     return table;
   }

@@ -89,10 +89,6 @@ M.format = (function () {
     return decimal(x);
   }
 
-  function pad(n, width) {
-    return String(n).padStart(width, "0");
-  }
-
   // Go's default time.Time format, in UTC: "2023-01-01 00:00:00.5 +0000 UTC".
   function goTime(date) {
     const t = date.getTime();

@@ -12,21 +12,14 @@
 M.loop = (function () {
   const { clock, format, journal, market, ledger, exchange, env } = M;
   const { TradePayload, TickerPayload, KlinePayload, MarketEvent } = M.events;
-  const HANDLERS = [
-    "",
-    "create",
-    "wantsCrossProviderEvents",
-    "onTrade",
-    "onTicker",
-    "onKlineSummary",
-    "onOrderAcknowledged",
-    "onOrderPartialFill",
-    "onOrderFilled",
-    "onOrderCancelled",
-    "onOrderRejected",
-    "onOrderExpired",
-  ];
-  const REPORT_HANDLER = [6, 7, 8, 9, 10, 11];
+  // Handler codes and report states from the schema Python reads too (jshost/js/schema.json).
+  const HANDLERS = M.schema.handlers;
+  const CODE = {};
+  HANDLERS.forEach((name, code) => {
+    if (name !== "") CODE[name] = code;
+  });
+  Object.freeze(CODE);
+  const REPORT_HANDLER = M.schema.orderStates.map((state) => CODE[M.schema.reportHandlers[state]]);
   const SIDES = ["Buy", "Sell"];
   // control[0]: the handler running now (an index into HANDLERS). Python reads it through shared
   // memory after a time or heap limit stopped the isolate, when nothing can be evaluated any more.
@@ -71,7 +64,6 @@ M.loop = (function () {
     context = Object.freeze({ instanceId: options.instanceId });
     addTables(options.symbols, options.dataProviders);
     market.state.active = options.activeSymbol;
-    return HANDLERS;
   }
 
   function addTables(symbols, providers) {
@@ -110,12 +102,12 @@ M.loop = (function () {
   function load(source, config, tag) {
     const exported = env.evaluate(source);
     const environment = env.build(config, exported.metadata, tag, settings);
-    control[0] = 1;
+    control[0] = CODE.create;
     let created;
     try {
       created = exported.create.call(undefined, environment);
     } catch (error) {
-      throw new Error(`create failed: ${format.thrown(error)}`);
+      throw new Error(`create failed: ${format.thrown(error)}`, { cause: error });
     } finally {
       control[0] = 0;
     }
@@ -127,11 +119,11 @@ M.loop = (function () {
     // Read once, as the gateway does; a backtest replays every provider anyway.
     const wants = strategy.wantsCrossProviderEvents;
     if (typeof wants === "function") {
-      control[0] = 2;
+      control[0] = CODE.wantsCrossProviderEvents;
       try {
         wants.call(strategy);
       } catch (error) {
-        journal.error(HANDLERS[2], format.thrown(error));
+        journal.error(HANDLERS[CODE.wantsCrossProviderEvents], format.thrown(error));
       }
       control[0] = 0;
     }
@@ -162,7 +154,7 @@ M.loop = (function () {
       emitTs: time,
       payload,
     };
-    call(code, evt, payload, report.reason ?? "", code === 10);
+    call(code, evt, payload, report.reason ?? "", code === CODE.onOrderRejected);
   }
 
   function before(aMs, aRem, bMs, bRem) {
@@ -186,36 +178,36 @@ M.loop = (function () {
       if (method === undefined || method === null) return;
       const payload = new TradePayload(SIDES[I.side[i]], v0, I.v1[i], ms, rem);
       const evt = new MarketEvent(provider, symbol, "Trade", ms, rem, payload);
-      if (typeof method !== "function") return notCallable(3);
-      control[0] = 3;
+      if (typeof method !== "function") return notCallable(CODE.onTrade);
+      control[0] = CODE.onTrade;
       try {
         method.call(strategy, context, evt, payload, v0);
       } catch (error) {
-        journal.error(HANDLERS[3], format.thrown(error));
+        journal.error("onTrade", format.thrown(error));
       }
     } else if (kind === 1) {
       const method = strategy.onTicker;
       if (method === undefined || method === null) return;
       const payload = new TickerPayload(v0, I.v1[i], I.v2[i], ms, rem);
       const evt = new MarketEvent(provider, symbol, "Ticker", ms, rem, payload);
-      if (typeof method !== "function") return notCallable(4);
-      control[0] = 4;
+      if (typeof method !== "function") return notCallable(CODE.onTicker);
+      control[0] = CODE.onTicker;
       try {
         method.call(strategy, context, evt, payload);
       } catch (error) {
-        journal.error(HANDLERS[4], format.thrown(error));
+        journal.error("onTicker", format.thrown(error));
       }
     } else {
       const method = strategy.onKlineSummary;
       if (method === undefined || method === null) return;
       const payload = new KlinePayload(v0, I.v1[i], I.v2[i], I.v3[i], I.v4[i], I.v5[i], ms, rem);
       const evt = new MarketEvent(provider, symbol, "KlineSummary", ms, rem, payload);
-      if (typeof method !== "function") return notCallable(5);
-      control[0] = 5;
+      if (typeof method !== "function") return notCallable(CODE.onKlineSummary);
+      control[0] = CODE.onKlineSummary;
       try {
         method.call(strategy, context, evt, payload);
       } catch (error) {
-        journal.error(HANDLERS[5], format.thrown(error));
+        journal.error("onKlineSummary", format.thrown(error));
       }
     }
     control[0] = 0;
@@ -299,22 +291,32 @@ M.loop = (function () {
     });
   }
 
-  return { init, addTables, load, runChunk, finish, table, summary, control, inputs: () => inputs };
+    // What this host writes, as it uses it: a test holds it against what Python decodes.
+  function layout() {
+    return format.json({
+      handlers: HANDLERS,
+      states: exchange.STATES,
+      reportHandlers: REPORT_HANDLER.map((code) => HANDLERS[code]),
+      fills: exchange.fills.width,
+      orders: exchange.orderTable().width,
+    });
+  }
+
+  return { init, addTables, load, runChunk, finish, table, summary, layout, control, inputs: () => inputs };
 })();
 
-// The one global the host adds; strategy code can reach it but only to disturb its own run.
-Object.defineProperty(globalThis, "__mlabHost", {
-  enumerable: false,
-  value: Object.freeze({
-    init: M.loop.init,
-    addTables: M.loop.addTables,
-    load: M.loop.load,
-    runChunk: M.loop.runChunk,
-    finish: M.loop.finish,
-    table: M.loop.table,
-    summary: M.loop.summary,
-    json: M.format.json,
-    control: M.loop.control,
-    inputs: M.loop.inputs,
-  }),
+// The host API Python drives, bound to the script-level constant __mlabHost (see
+// meltica_lab/jshost/scripts.py); strategy code can reach it but only to disturb its own run.
+M.entry = Object.freeze({
+  init: M.loop.init,
+  addTables: M.loop.addTables,
+  load: M.loop.load,
+  runChunk: M.loop.runChunk,
+  finish: M.loop.finish,
+  table: M.loop.table,
+  summary: M.loop.summary,
+  layout: M.loop.layout,
+  json: M.format.json,
+  control: M.loop.control,
+  inputs: M.loop.inputs,
 });
