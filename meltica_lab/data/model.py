@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from meltica_lab.data.events import MarketEvents
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 DataSource = pd.DataFrame | str | Path
 """One source of market data: a DataFrame, or the path of a CSV (plain, ``.gz``, ``.zip``) or
@@ -64,6 +68,13 @@ class MarketData:
     format: str = "meltica"
     files: tuple[SourceFile, ...] = ()
     duplicates: int = 0
+
+    def plot(self, *, figsize: tuple[float, float] = (10.0, 5.0)) -> Figure:
+        """Price over time with the gaps shaded, and events per minute (see
+        :func:`meltica_lab.data.plot.plot_market_data`); returns the Figure."""
+        from meltica_lab.data.plot import plot_market_data
+
+        return plot_market_data(self, figsize=figsize)
 
     def provenance(self) -> dict[str, object]:
         """What a backtest records about its data: format, unit, and each file's name and sha256."""

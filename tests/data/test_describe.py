@@ -48,3 +48,14 @@ def test_one_missing_bar_is_a_gap(tmp_path):
         lines.append(",".join(row))
     description = describe_data(write(tmp_path, "k.csv", "\n".join(lines) + "\n"))
     assert description.gap_count == 1 and description.gaps[0].duration == pd.Timedelta(minutes=2)
+
+
+def test_the_plot_shows_price_gaps_and_event_rate(tmp_path):
+    day = samples.BINANCE_SPOT_TRADES_2024
+    later = day.replace("17040672", "17043264")  # three days later: one gap
+    data = load_market_data([write(tmp_path, "1.csv", day), write(tmp_path, "2.csv", later)])
+    figure = data.plot()
+    top, bottom = figure.axes
+    assert len(top.lines) == 1 and len(top.lines[0].get_xdata()) == 4
+    assert len(top.patches) == 1, "the gap is shaded"
+    assert "1 gap(s)" in top.get_title() and bottom.get_ylabel() == "events / min"
