@@ -87,7 +87,6 @@ def _frame_table(frame: pd.DataFrame) -> tuple[pa.Table, bool]:
             raise DataError(
                 f"<DataFrame>: both its datetime index and column {times[0]} could be the time; "
                 "drop one (frame.reset_index(drop=True) keeps the column)",
-                path=None,
                 field=times[0],
             )
         frame = frame.rename_axis("timestamp").reset_index()
@@ -361,7 +360,7 @@ def _parse_file(file: DataFile, options: ReadOptions, digest: str) -> MarketData
         names = tuple(header_name(n) for n in table.column_names)
         fmt, layout = detect_names(names, source, format=options.format, columns=options.columns)
         table = table.rename_columns(list(names))
-        skip, header = 0, True
+        skip = 0
     else:
         head = file.head()
         found = detect_text(
@@ -374,10 +373,9 @@ def _parse_file(file: DataFile, options: ReadOptions, digest: str) -> MarketData
         )
         fmt, layout, skip = found.format, found.layout, found.skip
         table = _read_csv(file, found, fmt.mapping(layout), options.progress)
-        header = found.header
-        if table.num_rows == 0:
-            raise DataError(f"{source}: a header line but no data rows", path=source)
-    del header
+    if table.num_rows == 0:
+        what = "column names" if file.container == "parquet" else "a header line"
+        raise DataError(f"{source}: {what} but no data rows", path=source)
     symbol = options.default_symbol or (_binance_symbol(file) if fmt.name.startswith("binance") else "")
     columns = build(table, fmt, layout, options, source, symbol)
     events, dropped = _finish(columns, options, source, file if file.container != "parquet" else None, skip)

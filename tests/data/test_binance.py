@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -105,3 +107,13 @@ def test_a_broken_boolean_names_its_row_and_column(tmp_path):
 def test_the_symbol_given_wins_over_the_file_name(tmp_path):
     path = write(tmp_path, "BTCUSDT-trades-2024-01-01.csv", samples.BINANCE_SPOT_TRADES_2024)
     assert load_market_data(path, default_symbol="BTC-USDT").events.symbols == ("BTC-USDT",)
+
+
+def test_binance_columns_kept_in_parquet_keep_their_meaning(tmp_path):
+    frame = pd.read_csv(io.StringIO(samples.BINANCE_FUTURES_TRADES))
+    frame.to_parquet(tmp_path / "t.parquet")
+    data = load_market_data(tmp_path / "t.parquet")
+    assert data.format == "binance-trades" and data.events.side.tolist() == [SELL, BUY]
+    frame.iloc[:0].to_parquet(tmp_path / "empty.parquet")
+    with pytest.raises(DataError, match="column names but no data rows"):
+        load_market_data(tmp_path / "empty.parquet")
