@@ -434,6 +434,15 @@ def _choose_instance(
     return instance, own_orders, own_executions, note
 
 
+def _canonical(frame: pd.DataFrame, time: str, key: str) -> pd.DataFrame:
+    """The frame by ``time`` then ``key`` (as text), renumbered."""
+    ids = _texts(frame[key]) if key in frame.columns else np.zeros(len(frame), dtype=object)
+    stamps = frame[time]
+    when = stamps.dt.tz_convert("UTC").dt.tz_localize(None) if isinstance(stamps.dtype, pd.DatetimeTZDtype) else stamps
+    order = np.lexsort((ids.astype(str), pd.Series(when).rank(method="dense", na_option="top").to_numpy()))
+    return frame.iloc[order].reset_index(drop=True)
+
+
 def _build(
     orders: pd.DataFrame,
     executions: pd.DataFrame,
@@ -451,8 +460,9 @@ def _build(
     if note is not None:
         warnings.warn(ReconcileWarning(note), stacklevel=4)
         notes.append(note)
-    orders = orders.loc[own_orders].reset_index(drop=True)
-    executions = executions.loc[own_executions].reset_index(drop=True)
+    # one canonical order (time, then id), so the same records in any order pair the same way
+    orders = _canonical(orders.loc[own_orders], "placed_at", "id")
+    executions = _canonical(executions.loc[own_executions], "traded_at", "execution_id")
 
     order_ids = _texts(orders["id"])
     _unique(order_ids, "orders", source)

@@ -210,3 +210,12 @@ def test_a_tolerance_that_makes_everything_a_candidate_is_refused(monkeypatch: p
     same = np.zeros(10, np.int64)
     with pytest.raises(ConfigError, match=r"tolerance: 100\+ candidate pairs \(10 per live item"):
         pair_nearest(same, same, np.ones(10), same, same, np.ones(10), 5)
+
+
+def test_ties_pair_the_same_way_whatever_order_the_records_came_in() -> None:
+    backtest = backtest_result([BtFill(0, "Buy", 1.0, 100.0, "b-1"), BtFill(0, "Buy", 1.0, 101.0, "b-2")])
+    orders = [order(1, "BUY", "1", 0), order(2, "BUY", "1", 0)]
+    executions = [execution(1, 1, "1", "100", 0), execution(2, 2, "1", "101", 0)]
+    first = reconcile_result(LiveRecords.from_answers(*answers(orders, executions)), backtest)
+    again = reconcile_result(LiveRecords.from_answers(*answers(orders[::-1], executions[::-1])), backtest)
+    assert again.to_json() == first.to_json()
