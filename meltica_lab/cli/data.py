@@ -3,6 +3,7 @@
 * ``data inspect FILE...``: what each file holds (format, kinds, rows, times, symbols, sides, gaps,
   dropped rows, sha256); ``--dataset`` reads the files (or globs) as one dataset.
 * ``data formats``: the formats the kit reads and detects.
+* ``data cache [--clear]``: where the conversion cache is, how much it holds; ``--clear`` empties it.
 * ``data fetch binance MARKET KIND SYMBOL START [END]``: download Binance's daily dumps (verified
   against their ``.CHECKSUM``, resumed when interrupted) into ``--dir``; prints the paths.
 
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from meltica_lab.cli.common import add_json, print_json, table
-from meltica_lab.data import FORMAT_NAMES, FORMATS, describe_data
+from meltica_lab.data import FORMAT_NAMES, FORMATS, DataCache, describe_data
 from meltica_lab.data.fetch import BINANCE_URL, BinanceFetcher, dumps
 from meltica_lab.data.formats import TIME_UNITS, meltica
 from meltica_lab.errors import UsageError
@@ -113,6 +114,22 @@ def fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cache(args: argparse.Namespace) -> int:
+    """Show (or with ``--clear`` empty) the conversion cache."""
+    store = DataCache(args.dir) if args.dir is not None else DataCache.default()
+    entries, size = store.usage()
+    removed = store.clear() if args.clear else 0
+    answer = {"directory": str(store.directory), "entries": entries, "bytes": size, "removed": removed}
+    if args.json:
+        print_json(answer)
+    else:
+        print(
+            f"{store.directory}: {entries:,} parsed file(s), {size / 2**20:,.1f} MiB"
+            + (f"; removed {removed:,}" if args.clear else "")
+        )
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``data`` command and its subcommands."""
     parser = sub.add_parser("data", help="market data: inspect files, list formats, fetch exchange dumps")
@@ -136,6 +153,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_json(p)
     p.set_defaults(func=fetch)
+    p = commands.add_parser("cache", help="the market data conversion cache: where, how large; --clear empties it")
+    p.add_argument("--dir", type=Path, help="the cache directory (default $MELTICA_LAB_CACHE_DIR/columns)")
+    p.add_argument("--clear", action="store_true", help="remove every parsed file (they are parsed again when read)")
+    add_json(p)
+    p.set_defaults(func=cache)
     p = commands.add_parser("formats", help="the market data formats the kit reads")
     add_json(p)
     p.set_defaults(func=formats)

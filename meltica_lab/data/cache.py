@@ -137,6 +137,15 @@ class DataCache:
             # another process stored it first, or the cache is not writable: reading still works
             shutil.rmtree(staging, ignore_errors=True)
 
+    def usage(self) -> tuple[int, int]:
+        """``(entries, bytes)`` the cache holds on disk."""
+        entries = self.directory / "entries"
+        if not entries.is_dir():
+            return 0, 0
+        kept = [p for p in entries.iterdir() if not p.name.startswith(".")]
+        size = sum(f.stat().st_size for p in kept for f in p.iterdir() if f.is_file())
+        return len(kept), size
+
     def clear(self) -> int:
         """Remove every entry and remembered hash; the number of entries removed."""
         entries = self.directory / "entries"

@@ -73,3 +73,15 @@ def test_backtest_reads_any_detected_format_and_takes_the_read_options(tmp_path,
         capsys, "backtest", "--root", root, "--strategy", "noop", "--data", day, "--format", "okx-trades",
     )  # fmt: skip
     assert code == 1 and "not okx-trades data" in err
+
+
+def test_cache_shows_its_size_and_clears(tmp_path, capsys):
+    from meltica_lab.data import DataCache, load_market_data
+
+    store = DataCache(tmp_path / "columns", min_bytes=0)
+    load_market_data(write(tmp_path, "t.csv", samples.TARDIS_TRADES), cache=store)
+    code, out, _ = run(capsys, "data", "cache", "--dir", store.directory, "--json")
+    answer = json.loads(out)
+    assert code == 0 and answer["entries"] == 1 and answer["bytes"] > 0
+    code, out, _ = run(capsys, "data", "cache", "--dir", store.directory, "--clear")
+    assert code == 0 and "removed 1" in out and store.usage() == (0, 0)
