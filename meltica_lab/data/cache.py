@@ -92,19 +92,23 @@ class DataCache:
         try:
             meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
             columns = {name: np.load(entry / f"{name}.npy", mmap_mode="r") for name in _COLUMNS}
-        except (OSError, ValueError):
+            events = MarketEvents(**columns, symbols=tuple(meta["symbols"]), providers=tuple(meta["providers"]))
+            return MarketData(
+                events=events,
+                sha256=meta["sha256"],
+                rows=meta["rows"],
+                dropped=tuple(BadRow(**bad) for bad in meta["dropped"]),
+                source=source,
+                timestamp_unit=meta["timestamp_unit"],
+                format=meta["format"],
+                files=tuple(SourceFile(**f) for f in meta["files"]),
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            # entries appear whole (a rename), so one that cannot be read is damaged: drop it, so that
+            # the file parsed again is stored again
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
             return None
-        events = MarketEvents(**columns, symbols=tuple(meta["symbols"]), providers=tuple(meta["providers"]))
-        return MarketData(
-            events=events,
-            sha256=meta["sha256"],
-            rows=meta["rows"],
-            dropped=tuple(BadRow(**bad) for bad in meta["dropped"]),
-            source=source,
-            timestamp_unit=meta["timestamp_unit"],
-            format=meta["format"],
-            files=tuple(SourceFile(**f) for f in meta["files"]),
-        )
 
     def store(self, key: str, data: MarketData) -> None:
         """Keep ``data`` as entry ``key`` (a whole entry appears at once; a failure leaves none)."""

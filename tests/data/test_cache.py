@@ -85,3 +85,14 @@ def test_clear_removes_every_entry(tmp_path):
     cache = DataCache(tmp_path / "cache", min_bytes=0)
     load_market_data(write(tmp_path, "t.csv", samples.TARDIS_TRADES), cache=cache)
     assert cache.clear() == 1 and entries(cache) == []
+
+
+def test_a_damaged_entry_is_parsed_again(tmp_path):
+    cache = DataCache(tmp_path / "cache", min_bytes=0)
+    path = write(tmp_path, "t.csv", samples.TARDIS_TRADES)
+    load_market_data(path, cache=cache)
+    (entry,) = entries(cache)
+    (cache.directory / "entries" / entry / "meta.json").write_text('{"symbols": []}')
+    data = load_market_data(path, cache=cache)
+    assert len(data.events) == 2 and not isinstance(data.events.ts, np.memmap)
+    assert isinstance(load_market_data(path, cache=cache).events.ts, np.memmap), "stored again"
