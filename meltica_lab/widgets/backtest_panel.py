@@ -203,8 +203,10 @@ class BacktestPanel(LabWidget):
             value=fill_model.partial, description="partial fills", tooltip="bound fills by the traded quantity"
         )
         self.button = _button("Run backtest", "run this revision over the data", button_style="primary", icon="play")
-        self.progress = widgets.IntProgress(value=0, min=0, max=len(STAGES), layout=widgets.Layout(width="16em"))
-        self.stage = widgets.Label("idle")
+        self.progress = widgets.IntProgress(
+            value=0, min=0, max=len(STAGES), tooltip="", layout=widgets.Layout(width="16em")
+        )
+        self.stage = widgets.Label("idle", tooltip="")
         execution = widgets.VBox(
             [
                 self.seed,

@@ -86,7 +86,7 @@ class ConfigForm(widgets.VBox):
         self.inputs: dict[str, widgets.Widget] = {
             f.name: field_widget(f, _initial(f, given), where=where) for f in self.fields
         }
-        children = list(self.inputs.values()) or [widgets.HTML("<i>this strategy declares no config</i>")]
+        children = list(self.inputs.values()) or [widgets.HTML("<i>this strategy declares no config</i>", tooltip="")]
         super().__init__(children=children)
 
     def problems(self) -> dict[str, str]:

@@ -23,6 +23,9 @@ NOT_GIVEN: Any = object()
 
 STYLE = {"description_width": "10em"}
 
+# Every control gets a tooltip, "" where there is nothing to say: ipywidgets renders a tooltip of None
+# as the text "null" on the control's label.
+
 
 class CheckedText(widgets.HBox):
     """A labelled text box and, beside it, its problem (red) or a hint (grey).
@@ -53,7 +56,7 @@ class CheckedText(widgets.HBox):
             style=STYLE,
             layout=widgets.Layout(width="26em"),
         )
-        self.message = widgets.HTML(layout=widgets.Layout(margin="0 0 0 1em"))
+        self.message = widgets.HTML(tooltip="", layout=widgets.Layout(margin="0 0 0 1em"))
         self.problem: str | None = None
         super().__init__([self.box, self.message])
         self.box.observe(lambda _: self.check(), names="value")

@@ -85,8 +85,8 @@ class RevisionCompare(LabWidget):
             icon="play",
             layout=auto,
         )
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="16em"))
-        self.stage = widgets.Label("idle")
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, tooltip="", layout=widgets.Layout(width="16em"))
+        self.stage = widgets.Label("idle", tooltip="")
         super().__init__(
             [self.picker, self.data, widgets.HBox([self.diff_button, self.run_button, self.progress, self.stage])]
         )

@@ -69,7 +69,7 @@ class UsageExplorer(LabWidget):
         auto = widgets.Layout(width="auto")
         self.previous = widgets.Button(description="previous", tooltip="previous page", icon="arrow-left", layout=auto)
         self.next = widgets.Button(description="next", tooltip="next page", icon="arrow-right", layout=auto)
-        self.position = widgets.Label()
+        self.position = widgets.Label(tooltip="")
         self.detail = widgets.Dropdown(
             description="drill into", tooltip="a row to look into", style=_STYLE, layout=widgets.Layout(width="40em")
         )

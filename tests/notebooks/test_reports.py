@@ -17,6 +17,7 @@ from meltica_lab.reports import (
     parse_cli_parameters,
     parse_parameter_value,
     read_parameters_file,
+    resolve_path_parameters,
     run_report,
 )
 from tests.conftest import snapshot_tree
@@ -149,3 +150,24 @@ def test_dict_and_list_parameters_work_from_the_papermill_cli(
     ]
     subprocess.run(command, check=True, capture_output=True, timeout=120)
     assert printed(executed) == "{'lookback': 3} ['x', 'y'] 'momentum'\n"
+
+
+def test_paths_given_for_path_parameters_resolve_against_the_callers_directory(tmp_path: Path) -> None:
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    cell = nbformat.v4.new_code_cell('data = "x.csv"  # type: path  market data\nname: str = "a"  # text')
+    cell.metadata["tags"] = ["parameters"]
+    notebook.cells = [cell]
+    path = tmp_path / "paths.ipynb"
+    nbformat.write(notebook, str(path))
+    assert notebook_parameters(path)["data"].type_name == "path"
+    assert parse_cli_parameters(path, [("data", "2024.csv")]) == {"data": "2024.csv"}  # text, not a number
+    given = {"data": "sub/trades.csv", "name": "sub/not-a-path"}
+    assert resolve_path_parameters(path, given, base=tmp_path) == {
+        "data": str(tmp_path / "sub" / "trades.csv"),
+        "name": "sub/not-a-path",
+    }
+    for kept in ("/abs/trades.csv", "http://gateway:8080/strategies/registry", None):
+        assert resolve_path_parameters(path, {"data": kept}, base=tmp_path) == {"data": kept}
