@@ -2,8 +2,8 @@
 
 Two items can pair when they have the same key (symbol and side) and their times are at most
 ``tolerance`` apart. Every such candidate pair is found with sorted searches (numpy), then the pairs
-are taken nearest first: by the time apart, then by how close the quantities are, then by the live
-time and the positions of the two items, so the same records always give the same pairs, whatever
+are taken nearest first: by the time apart, then by how close the quantities are, then the prices,
+then by the live time and the positions of the two items, so the same records always give the same pairs, whatever
 order they came in. Each pair takes the quantity both still have (a live fill of 1.0 can pair with
 two backtest fills of 0.5 each: a partial fill on either side); what is left of an item after every
 pair it had is reported unmatched. With ``whole`` each item pairs at most once (orders).
@@ -168,13 +168,17 @@ def pair_nearest(
     bt_quantity: np.ndarray,
     tolerance: int,
     *,
+    live_price: np.ndarray | None = None,
+    bt_price: np.ndarray | None = None,
     whole: bool = False,
     rounds: bool = True,
 ) -> Pairs:
     """Pair live and backtest items (keys as integer codes, times as int64 in one unit, tolerance in
     that unit), nearest first; see the module docstring. With ``whole`` every item pairs at most once
-    and a pair's quantity is the live item's. ``rounds`` takes the pairs that depend on no other in
-    vectorised rounds first (the result is the same; ``False`` walks every pair one by one)."""
+    and a pair's quantity is the live item's. Given prices, equally near pairs of equally close
+    quantities go to the closest prices (a missing price counts as equal). ``rounds`` takes the pairs
+    that depend on no other in vectorised rounds first (the result is the same; ``False`` walks every
+    pair one by one)."""
     live_time = np.asarray(live_time, dtype=np.int64)
     bt_time = np.asarray(bt_time, dtype=np.int64)
     live_quantity = np.asarray(live_quantity, dtype=np.float64)
@@ -184,7 +188,12 @@ def pair_nearest(
     )
     apart = np.abs(live_time[left] - bt_time[right])
     closeness = np.abs(live_quantity[left] - bt_quantity[right])
-    order = np.lexsort((right, left, live_time[left], closeness, apart))
+    if live_price is not None and bt_price is not None:
+        gap = np.abs(np.asarray(live_price, np.float64)[left] - np.asarray(bt_price, np.float64)[right])
+        price_gap = np.nan_to_num(gap, nan=0.0)
+    else:
+        price_gap = np.zeros(len(left))
+    order = np.lexsort((right, left, live_time[left], price_gap, closeness, apart))
     left, right = left[order], right[order]
     state = _State(
         live_quantity=live_quantity,

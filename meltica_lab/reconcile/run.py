@@ -49,8 +49,8 @@ frame), or the two parsed JSON answers."""
 
 MATCHING = (
     "fills and orders pair when symbol and side agree and their times (backtest times at the live "
-    "records' resolution) are within the tolerance; nearest first, then closest quantity, then earliest; "
-    "fills pair quantity by quantity (partial fills), orders one to one"
+    "records' resolution) are within the tolerance; nearest first, then closest quantity, then closest "
+    "price, then earliest; fills pair quantity by quantity (partial fills), orders one to one"
 )
 
 

@@ -109,6 +109,8 @@ def _pair(live: Table, bt: Table, tolerance_ns: int, resolution_ns: int, *, whol
         (np.asarray(bt["time_ns"], dtype=np.int64) // resolution_ns) * resolution_ns,
         np.asarray(bt["quantity"], dtype=np.float64),
         tolerance_ns,
+        live_price=np.asarray(live["price"], dtype=np.float64),
+        bt_price=np.asarray(bt["price"], dtype=np.float64),
         whole=whole,
     )
 

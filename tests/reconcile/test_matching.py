@@ -212,6 +212,15 @@ def test_a_tolerance_that_makes_everything_a_candidate_is_refused(monkeypatch: p
         pair_nearest(same, same, np.ones(10), same, same, np.ones(10), 5)
 
 
+def test_equally_near_fills_of_equal_quantity_pair_by_the_closest_price() -> None:
+    backtest = backtest_result([BtFill(0, "Buy", 1.0, 101.0, "b-1"), BtFill(0, "Buy", 1.0, 100.0, "b-2")])
+    orders = [order(1, "BUY", "1", 0), order(2, "BUY", "1", 0)]
+    executions = [execution(1, 1, "1", "100.01", 0), execution(2, 2, "1", "101.02", 0)]
+    fills = reconcile_result(LiveRecords.from_answers(*answers(orders, executions)), backtest).fills
+    assert row(fills, live_execution_id="exe-1")["backtest_order_id"] == "b-2"
+    assert row(fills, live_execution_id="exe-2")["backtest_order_id"] == "b-1"
+
+
 def test_ties_pair_the_same_way_whatever_order_the_records_came_in() -> None:
     backtest = backtest_result([BtFill(0, "Buy", 1.0, 100.0, "b-1"), BtFill(0, "Buy", 1.0, 101.0, "b-2")])
     orders = [order(1, "BUY", "1", 0), order(2, "BUY", "1", 0)]
