@@ -38,6 +38,7 @@ ENGINE_VERSION = "1.0.0"
 """Version of the backtest semantics (host, exchange, analytics); recorded in every provenance."""
 
 INSTANCE_ID = "backtest"
+_MINI_RACER_VERSION = importlib.metadata.version("mini-racer")  # read once: it scans the installed packages
 
 
 class BacktestContext(Protocol):
@@ -237,7 +238,7 @@ def backtest_revision(
         "seed": settings.seed,
         "options": settings.recorded(),
         "engine_version": ENGINE_VERSION,
-        "mini_racer_version": importlib.metadata.version("mini-racer"),
+        "mini_racer_version": _MINI_RACER_VERSION,
         "v8_version": v8_version,
         "python_to_v8_calls": crossings,
         "wall_seconds": round(time.perf_counter() - started, 6),

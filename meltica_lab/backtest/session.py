@@ -11,6 +11,7 @@ backtest and a live runtime can drive the same host; :meth:`snapshot` can be tak
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -22,7 +23,7 @@ from meltica_lab.backtest.options import SessionOptions
 from meltica_lab.errors import StrategyRuntimeError
 from meltica_lab.jshost.isolate import Isolate, JSError, JSLimitError
 from meltica_lab.jshost.limits import DEFAULT_LIMITS, Limits
-from meltica_lab.jshost.schema import FILL_COLUMNS, HANDLERS, ORDER_COLUMNS, ORDER_STATES
+from meltica_lab.jshost.schema import CHUNK_COLUMNS, FILL_COLUMNS, HANDLERS, ORDER_COLUMNS, ORDER_STATES
 from meltica_lab.jshost.scripts import host_script
 
 __all__ = [
@@ -117,6 +118,22 @@ def _split_ns(ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ms.astype(np.float64), (ts - ms * _NS_PER_MS).astype(np.int32)
 
 
+_DTYPES = {"Float64": np.float64, "Int32": np.int32}
+
+
+def _chunk_columns(shared: memoryview, n: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The chunk columns and the control word as numpy views of the host's one buffer (the layout
+    of :data:`~meltica_lab.jshost.schema.CHUNK_COLUMNS`)."""
+    buffer = np.frombuffer(shared, dtype=np.uint8)
+    columns: dict[str, np.ndarray] = {}
+    offset = 0
+    for name, kind in CHUNK_COLUMNS:
+        dtype = np.dtype(_DTYPES[kind])
+        columns[name] = buffer[offset : offset + n * dtype.itemsize].view(dtype)
+        offset += -(-n * dtype.itemsize // 8) * 8
+    return columns, buffer[offset : offset + 8].view(np.int32)
+
+
 def _joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
     """The parts end to end; the one part itself when there is one (nothing writes to it any more
     below its length)."""
@@ -181,7 +198,6 @@ class StrategySession:
         options = self.options
         declared = tuple(dict.fromkeys((*symbols, *((active_symbol,) if active_symbol else ())))) or ("",)
         self._symbols = {s: i for i, s in enumerate(declared)}
-        self._eval(host_source(), "")
         start_ms, start_rem = divmod(start_ns, _NS_PER_MS)
         settings = {
             "instanceId": options.instance_id,
@@ -208,22 +224,12 @@ class StrategySession:
             "maxErrorKinds": options.max_error_kinds,
             "chunkSize": options.chunk_size,
         }
-        self._eval(f"__mlabHost.init({json.dumps(settings)})", "")
+        # the host script and its init in one call; init returns the buffer of the chunk columns
+        shared = self._eval(f"{host_source()}\n__mlabHost.init({json.dumps(settings)})", "")
+        if not isinstance(shared, memoryview):
+            self._unreadable("chunk buffer")
         self.handlers = HANDLERS
-        self._control = np.frombuffer(self._eval("__mlabHost.control", ""), dtype=np.int32)
-        self._inputs = {
-            name: np.frombuffer(self._eval(f"__mlabHost.inputs().{name}", ""), dtype=dtype)
-            for name, dtype in (
-                ("ms", np.float64),
-                ("rem", np.int32),
-                ("kind", np.int32),
-                ("symbol", np.int32),
-                ("provider", np.int32),
-                ("side", np.int32),
-                *((f"v{k}", np.float64) for k in range(VALUE_COLUMNS)),
-                ("equity", np.float64),
-            )
-        }
+        self._inputs, self._control = _chunk_columns(shared, options.chunk_size)
         text = source.decode("utf-8")
         call = f"__mlabHost.load({json.dumps(text)}, {json.dumps(dict(config))}, {json.dumps(tag)})"
         try:
@@ -320,14 +326,16 @@ class StrategySession:
     def snapshot(self) -> SessionSnapshot:
         """Copies of the result tables and the summary as they are now."""
 
-        def table(name: str, width: int) -> np.ndarray:
-            view = self._eval(f"__mlabHost.table({json.dumps(name)})", "")
-            if not isinstance(view, memoryview) or view.nbytes % (8 * width):
-                self._unreadable(f"{name} table")
-            return np.frombuffer(view, dtype=np.float64).reshape(-1, width).copy()
-
-        fills = table("fills", len(FILL_COLUMNS))
-        orders = table("orders", len(ORDER_COLUMNS))
+        view = self._eval("__mlabHost.tables()", "")
+        if not isinstance(view, memoryview) or view.nbytes % 8 or view.nbytes < 8:
+            self._unreadable("result tables")
+        values = np.frombuffer(view, dtype=np.float64)
+        rows = float(values[0])
+        split = 1 + int(rows) * len(FILL_COLUMNS) if math.isfinite(rows) and rows == int(rows) else -1
+        if not 1 <= split <= len(values) or (len(values) - split) % len(ORDER_COLUMNS):
+            self._unreadable("result tables")
+        fills = values[1:split].reshape(-1, len(FILL_COLUMNS)).copy()
+        orders = values[split:].reshape(-1, len(ORDER_COLUMNS)).copy()
         summary = self._summary()
         # Codes index Python-side tables: one out of range (or NaN) would fail deep in the results.
         for where, values, size in (

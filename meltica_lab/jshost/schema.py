@@ -16,6 +16,10 @@ SCHEMA_TEXT = resources.files("meltica_lab.jshost").joinpath("js", "schema.json"
 """The schema file's text, as the host scripts embed it."""
 _SCHEMA: dict[str, Any] = json.loads(SCHEMA_TEXT)
 
+CHUNK_COLUMNS: tuple[tuple[str, str], ...] = tuple((name, kind) for name, kind in _SCHEMA["chunkColumns"])
+"""The columns of one chunk of events (name, element type: ``Float64`` or ``Int32``), in the order
+they lie in the one buffer Python fills and the host reads; each starts at a multiple of 8 bytes, and
+the host's control word (two Int32) follows the last. ``equity`` is the host's output."""
 FILL_COLUMNS: tuple[str, ...] = tuple(_SCHEMA["fillColumns"])
 """Columns of the fills table, in order."""
 ORDER_COLUMNS: tuple[str, ...] = tuple(_SCHEMA["orderColumns"])

@@ -23,7 +23,7 @@ M.loop = (function () {
   const SIDES = ["Buy", "Sell"];
   // control[0]: the handler running now (an index into HANDLERS). Python reads it through shared
   // memory after a time or heap limit stopped the isolate, when nothing can be evaluated any more.
-  const control = new Int32Array(2);
+  let control = new Int32Array(2);
   let inputs = null;
   let settings = null;
   let strategy = {};
@@ -38,24 +38,29 @@ M.loop = (function () {
     busy = true;
   }
 
+  // The chunk columns and the control word share one buffer, laid out as M.schema.chunkColumns
+  // says (each column 8-byte aligned): Python gets all of it through one memoryview.
+  function allocate(n) {
+    const TYPES = { Float64: Float64Array, Int32: Int32Array };
+    const align = (bytes) => Math.ceil(bytes / 8) * 8;
+    let size = 0;
+    for (const [, type] of M.schema.chunkColumns) size += align(n * TYPES[type].BYTES_PER_ELEMENT);
+    const buffer = new ArrayBuffer(size + 8);
+    const columns = {};
+    let offset = 0;
+    for (const [name, type] of M.schema.chunkColumns) {
+      columns[name] = new TYPES[type](buffer, offset, n);
+      offset += align(n * TYPES[type].BYTES_PER_ELEMENT);
+    }
+    control = new Int32Array(buffer, offset, 2);
+    return { columns, bytes: new Uint8Array(buffer) };
+  }
+
+  // Returns the shared buffer of the chunk columns and the control word.
   function init(options) {
     settings = options;
-    const n = options.chunkSize;
-    inputs = {
-      ms: new Float64Array(n),
-      rem: new Int32Array(n),
-      kind: new Int32Array(n),
-      symbol: new Int32Array(n),
-      provider: new Int32Array(n),
-      side: new Int32Array(n),
-      v0: new Float64Array(n),
-      v1: new Float64Array(n),
-      v2: new Float64Array(n),
-      v3: new Float64Array(n),
-      v4: new Float64Array(n),
-      v5: new Float64Array(n),
-      equity: new Float64Array(n),
-    };
+    const shared = allocate(options.chunkSize);
+    inputs = shared.columns;
     clock.seed(options.seedLow, options.seedHigh);
     clock.set(options.startMs, options.startRem);
     journal.configure(options);
@@ -64,6 +69,7 @@ M.loop = (function () {
     context = Object.freeze({ instanceId: options.instanceId });
     addTables(options.symbols, options.dataProviders);
     market.state.active = options.activeSymbol;
+    return shared.bytes;
   }
 
   function addTables(symbols, providers) {
@@ -272,10 +278,16 @@ M.loop = (function () {
     return events;
   }
 
-  function table(name) {
-    if (name === "fills") return exchange.fills.view();
-    if (name === "orders") return exchange.orderTable().view();
-    throw new Error(`unknown table ${name}`);
+  // Both result tables in one array, the fills rows first: one call from Python for both. The
+  // first value is the number of fills rows.
+  function tables() {
+    const fills = exchange.fills.view();
+    const orders = exchange.orderTable().view();
+    const out = new Float64Array(1 + fills.length + orders.length);
+    out[0] = exchange.fills.rows;
+    out.set(fills, 1);
+    out.set(orders, 1 + fills.length);
+    return out;
   }
 
   function summary() {
@@ -302,7 +314,7 @@ M.loop = (function () {
     });
   }
 
-  return { init, addTables, load, runChunk, finish, table, summary, layout, control, inputs: () => inputs };
+  return { init, addTables, load, runChunk, finish, tables, summary, layout };
 })();
 
 // The host API Python drives, bound to the script-level constant __mlabHost (see
@@ -313,10 +325,8 @@ M.entry = Object.freeze({
   load: M.loop.load,
   runChunk: M.loop.runChunk,
   finish: M.loop.finish,
-  table: M.loop.table,
+  tables: M.loop.tables,
   summary: M.loop.summary,
   layout: M.loop.layout,
   json: M.format.json,
-  control: M.loop.control,
-  inputs: M.loop.inputs,
 });
