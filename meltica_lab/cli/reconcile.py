@@ -17,6 +17,7 @@ alert), 0 when everything matched, 2 for a bad command line. Warnings go to stde
 from __future__ import annotations
 
 import argparse
+import html
 import os
 import sys
 import warnings
@@ -60,7 +61,11 @@ def write_outputs(result: Reconciliation, directory: Path) -> list[Path]:
     from meltica_lab.widgets.reconcile import reconcile_html
 
     document = result.to_json() + "\n"
-    page = reconcile_html(result)
+    title = html.escape(f"Reconciliation of {result.provenance['instance']}")
+    page = (
+        f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{title}</title></head>"
+        f"<body style='font-family:sans-serif'>{reconcile_html(result)}</body></html>\n"
+    )
     return write_files(
         directory,
         {
