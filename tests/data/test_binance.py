@@ -117,3 +117,21 @@ def test_binance_columns_kept_in_parquet_keep_their_meaning(tmp_path):
     frame.iloc[:0].to_parquet(tmp_path / "empty.parquet")
     with pytest.raises(DataError, match="column names but no data rows"):
         load_market_data(tmp_path / "empty.parquet")
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        (samples.BINANCE_FUTURES_TRADES, "binance-trades"),
+        (samples.BINANCE_FUTURES_AGG_TRADES, "binance-aggtrades"),
+        (samples.BINANCE_FUTURES_KLINES, "binance-klines"),
+        (samples.BINANCE_BOOK_TICKER, "binance-bookticker"),
+    ],
+)
+def test_futures_files_read_the_same_with_and_without_their_header(tmp_path, text, name):
+    with_header = load_market_data(write(tmp_path, "a.csv", text))
+    without = load_market_data(write(tmp_path, "b.csv", text.split("\n", 1)[1]))
+    assert with_header.format == without.format == name
+    assert with_header.events.ts.tolist() == without.events.ts.tolist()
+    assert with_header.events.side.tolist() == without.events.side.tolist()
+    np.testing.assert_array_equal(with_header.events.values, without.events.values)
