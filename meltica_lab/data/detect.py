@@ -208,7 +208,12 @@ def detect_rows(
                 f"{source}: not {format} data: expected {expected}, found {_looks(rows)}", path=source, field="format"
             )
         return wanted, layouts[0]
-    fits = [(f, lay) for f in FORMATS if f.headerless for lay in f.layouts if _fits(rows, f, lay, time_unit)]
+    fits: list[tuple[Format, Layout]] = []
+    for fmt in FORMATS:
+        # layouts of one format that differ only in names read the same without a header: the first
+        layout = next((lay for lay in fmt.layouts if fmt.headerless and _fits(rows, fmt, lay, time_unit)), None)
+        if layout is not None:
+            fits.append((fmt, layout))
     if not fits:
         raise DataError(
             f"{source}: fits no known market data format: it has {_looks(rows)}; formats without a header: "

@@ -135,3 +135,13 @@ def test_futures_files_read_the_same_with_and_without_their_header(tmp_path, tex
     assert with_header.events.ts.tolist() == without.events.ts.tolist()
     assert with_header.events.side.tolist() == without.events.side.tolist()
     np.testing.assert_array_equal(with_header.events.values, without.events.values)
+
+
+def test_coin_m_trades_and_klines_with_their_base_columns(tmp_path):
+    trades = "id,price,qty,base_qty,time,is_buyer_maker\n403151431,42289.9,2,0.00472926,1704067200187,true\n"
+    data = load_market_data(write(tmp_path, "BTCUSD_PERP-trades-2024-01-01.csv", trades))
+    assert data.format == "binance-trades" and data.events.values[1, 0] == 2.0 and data.events.side[0] == SELL
+    klines = samples.BINANCE_FUTURES_KLINES.replace("quote_volume", "base_volume").replace("buy_quote", "buy_base")
+    assert load_market_data(write(tmp_path, "k.csv", klines)).format == "binance-klines"
+    headerless = load_market_data(write(tmp_path, "t.csv", trades.split("\n", 1)[1]))
+    assert headerless.format == "binance-trades", "layouts that differ only in names are one format"

@@ -19,6 +19,8 @@ TRADES = Format(
     layouts=(
         Layout(("id", "price", "qty", "quote_qty", "time", "is_buyer_maker", "is_best_match"), "innntbb"),
         Layout(("id", "price", "qty", "quote_qty", "time", "is_buyer_maker"), "innntb"),
+        # COIN-M: qty in contracts, base_qty in the base asset
+        Layout(("id", "price", "qty", "base_qty", "time", "is_buyer_maker"), "innntb"),
     ),
     columns={"timestamp": ("time",), "price": ("price",), "quantity": ("qty",), "side": ("is_buyer_maker",)},
     time_units=_UNITS,
@@ -88,6 +90,23 @@ KLINES = Format(
                 "count",
                 "taker_buy_volume",
                 "taker_buy_quote_volume",
+                "ignore",
+            ),
+            "tnnnnntninnx",
+        ),
+        Layout(  # COIN-M: volumes in the base asset
+            (
+                "open_time",
+                "open",
+                "high",
+                "low",
+                "close",
+                "volume",
+                "close_time",
+                "base_volume",
+                "count",
+                "taker_buy_volume",
+                "taker_buy_base_volume",
                 "ignore",
             ),
             "tnnnnntninnx",
