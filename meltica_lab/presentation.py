@@ -194,12 +194,13 @@ WRAP_STYLE = "font-family: monospace; white-space: pre-wrap; overflow-wrap: anyw
 """Cell style of values that must be read whole: monospace, wrapped anywhere, never cut."""
 
 
-def provenance_table(provenance: Mapping[str, Any]) -> Any:
-    """The provenance as a pandas Styler: one row per entry, values whole in monospace, wrapped."""
+def provenance_table(provenance: Mapping[str, Any], *, name: str = "provenance") -> Any:
+    """The provenance as a pandas Styler: one row per entry, values whole in monospace, wrapped;
+    ``name`` is the table's id (give two tables of one notebook different names)."""
     rows = provenance_rows(provenance)
     frame = pd.DataFrame({"value": [v for _, v in rows]}, index=[k for k, _ in rows])
     return (
-        frame.style.set_uuid("provenance")
+        frame.style.set_uuid(name)
         .set_properties(**{"font-family": "monospace", "white-space": "pre-wrap"})
         .set_properties(**{"overflow-wrap": "anywhere", "text-align": "left", "max-width": "60em"})
     )

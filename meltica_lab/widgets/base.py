@@ -25,6 +25,15 @@ def html_output(part: str) -> dict[str, Any]:
     }
 
 
+def blank_tooltips(widget: widgets.Widget) -> None:
+    """Give every control under ``widget`` without a tooltip an empty one: ipywidgets renders a tooltip
+    of ``None`` as the text "null" on a control's label."""
+    if getattr(widget, "tooltip", "") is None and widget.has_trait("description"):
+        widget.tooltip = ""
+    for child in getattr(widget, "children", ()):
+        blank_tooltips(child)
+
+
 class LabWidget(widgets.VBox):
     """Base of the meltica-lab widgets: ``controls`` above an ``output`` area.
 
@@ -39,6 +48,7 @@ class LabWidget(widgets.VBox):
         self.error: BaseException | None = None
         self._shown: tuple[str, ...] = ()
         super().__init__(children=[*controls, self.output], **kwargs)
+        blank_tooltips(self)
         # CSS hooks, so a page (and a browser test) can find a widget by kind
         self.add_class("meltica-lab-widget")
         self.add_class(f"meltica-{type(self).__name__.lower()}")

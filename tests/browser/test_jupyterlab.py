@@ -312,3 +312,14 @@ def test_the_registry_browser_and_revision_compare_work_in_the_lab(browser: tupl
     text = compare.text_content() or ""
     assert "momentum:v1.1.0" in text and "momentum:v1.2.0" in text and "Legacy Max Drawdown" in text
     shoot(page, compare, "revision_compare")
+
+
+@pytest.mark.browser
+def test_the_reconcile_report_runs_in_the_lab(browser: tuple[Any, str, str]) -> None:
+    context, base, token = browser
+    page = open_and_run(context, base, token, "reconcile")
+    panel = page.locator(".meltica-reconcilepanel").last
+    panel.wait_for(state="attached", timeout=30_000)
+    assert page.locator(".meltica-error").count() == 0
+    assert panel.locator("[title='null']").count() == 0
+    shoot(page, panel, "reconcile_panel")

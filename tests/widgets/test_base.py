@@ -68,3 +68,15 @@ def test_a_successful_callback_clears_the_previous_error() -> None:
     probe.guarded(lambda: probe.show(["<p>fine</p>"]))()
     assert probe.error is None
     assert probe.shown == ("<p>fine</p>",)
+
+
+def test_no_control_is_left_with_a_null_tooltip() -> None:
+    probe = Probe()
+    probe.button.tooltip = None
+    label = widgets.Label("x")
+    box = widgets.HBox([label])
+    probe.children = (*probe.children, box)
+    from meltica_lab.widgets.base import blank_tooltips
+
+    blank_tooltips(probe)
+    assert probe.button.tooltip == "" and label.tooltip == ""
