@@ -12,6 +12,8 @@ from os import fstat
 from pathlib import Path
 from typing import BinaryIO
 
+from meltica_lab.errors import UsageExportError
+from meltica_lab.files import ReadLimits, open_regular
 from meltica_lab.usage.records import export_error
 
 __all__ = ["fetch_url", "read_file"]
@@ -28,9 +30,17 @@ def _read_stream(stream: BinaryIO, size: int | None) -> bytearray:
     return buf
 
 
-def read_file(path: Path) -> bytearray:
-    """The bytes of the file at ``path`` (``OSError`` as raised; the callers name the file)."""
-    with path.open("rb") as handle:
+EXPORT_LIMITS = ReadLimits(max_bytes=4 * 1024**3)
+"""Usage exports of busy gateways run to gigabytes: a larger size bound than the kit's own files
+(``MELTICA_LAB_MAX_FILE_BYTES`` still overrides it)."""
+
+
+def read_file(path: Path, limits: ReadLimits | None = None) -> bytearray:
+    """The bytes of the file at ``path``: a regular file within the size limit, else a
+    :class:`~meltica_lab.errors.UsageExportError` naming it (a FIFO is refused at once, never waited
+    on; see :mod:`meltica_lab.files`). Other ``OSError`` as raised; the callers name the file."""
+    bounds = limits if limits is not None else ReadLimits.from_env(EXPORT_LIMITS)
+    with open_regular(path, what="usage export", limits=bounds, error=UsageExportError) as handle:
         return _read_stream(handle, fstat(handle.fileno()).st_size)
 
 
