@@ -187,6 +187,19 @@ def backtest_revision(
     symbol = settings.symbol
     events = _select(market.events, symbol, settings.providers, market.source)
     active = symbol if symbol is not None else (events.symbols[int(events.symbol[0])] if len(events) else "")
+    replayed, dropped = len(events), len(market.dropped)
+    about_data = {
+        "data_source": market.source,
+        "data_sha256": market.sha256,
+        "timestamp_unit": market.timestamp_unit,
+        **market.provenance(),
+        "rows": market.rows,
+        "rows_dropped": dropped,
+        "events": replayed,
+        "events_skipped": len(market.events) - replayed,
+    }
+    # Data read here is not needed once replayed: let it go before the results are built (peak memory)
+    del market
     with StrategySession(
         source,
         name=revision.name,
@@ -200,6 +213,7 @@ def backtest_revision(
     ) as session:
         with tqdm(total=len(events), disable=not settings.progress, delay=1.0, unit="ev", desc=revision.name) as bar:
             session.feed(events, on_chunk=bar.update)
+        del events
         session.finish()
         snapshot = session.snapshot()
         v8_version = session.v8_version
@@ -216,7 +230,7 @@ def backtest_revision(
         capital=capital,
         events=int(snapshot.summary["events"]),
         rejected=int(snapshot.summary["orders"]["rejected"]),
-        dropped_rows=len(market.dropped),
+        dropped_rows=dropped,
         errors=int(journal["counts"]["errors"]),
         dropped_log_lines=int(journal["counts"]["droppedLines"]),
     )
@@ -226,14 +240,7 @@ def backtest_revision(
         "pinned": revision.selector,
         "hash": revision.hash,
         "tag": revision.tag,
-        "data_source": market.source,
-        "data_sha256": market.sha256,
-        "timestamp_unit": market.timestamp_unit,
-        **market.provenance(),
-        "rows": market.rows,
-        "rows_dropped": len(market.dropped),
-        "events": len(events),
-        "events_skipped": len(market.events) - len(events),
+        **about_data,
         "config": applied,
         "seed": settings.seed,
         "options": settings.recorded(),

@@ -22,9 +22,13 @@ SHARPE_LABEL = "Sharpe Ratio (daily, ann. √365)"
 
 def drawdown(equity: np.ndarray, capital: float) -> tuple[np.ndarray, np.ndarray]:
     """Absolute and percentage drawdown from the running peak (which starts at ``capital``)."""
-    peak = np.maximum.accumulate(np.maximum(equity, capital)) if len(equity) else np.zeros(0)
+    # in place where a temporary would be: two result arrays and one for the peak, whatever the length
+    peak = np.maximum(equity, capital)
+    np.maximum.accumulate(peak, out=peak)
     absolute = peak - equity
-    return absolute, absolute / peak * 100.0
+    np.divide(absolute, peak, out=peak)
+    peak *= 100.0
+    return absolute, peak
 
 
 _NS_PER_DAY = 86_400 * 1_000_000_000
@@ -73,9 +77,12 @@ def legacy_max_drawdown(equity: pd.DataFrame, capital: float) -> float:
     """The reference's drawdown: cash flow plus marked positions, peak starting at 0, fees ignored."""
     if equity.empty:
         return 0.0
-    legacy = equity["equity"].to_numpy() - capital + equity["fees"].to_numpy()
-    peak = np.maximum.accumulate(np.maximum(legacy, 0.0))
-    return float(max((peak - legacy).max(), 0.0))
+    legacy = equity["equity"].to_numpy() - capital
+    legacy += equity["fees"].to_numpy()
+    peak = np.maximum(legacy, 0.0)
+    np.maximum.accumulate(peak, out=peak)
+    peak -= legacy
+    return float(max(peak.max(), 0.0))
 
 
 def summarise(
