@@ -288,6 +288,14 @@ def codes(column: pa.ChunkedArray | None, n: int, default: str) -> tuple[np.ndar
 
 def text_sides(column: pa.ChunkedArray, n: int, name: str, problems: Problems) -> np.ndarray:
     """BUY/SELL from buy/sell words (blank: buy, as the kit's own format always had it)."""
+    if pa.types.is_dictionary(column.type) and n:
+        # a categorical column: read its few words, not a decoded copy of every row (issue 12)
+        coded = pa.chunked_array(column.unify_dictionaries().chunks, column.type).combine_chunks()
+        words = pc.utf8_lower(pc.utf8_trim_whitespace(coded.dictionary.cast(pa.string()))).to_pylist()
+        table = np.array([SIDES.get(w, BUY if not w else -1) for w in words] + [BUY], dtype=np.int8)
+        sides = table[coded.indices.fill_null(len(words)).to_numpy(zero_copy_only=False)]
+        problems.flag(sides < 0, name, "expected buy or sell")
+        return np.where(sides < 0, BUY, sides).astype(np.int8)
     # dictionary-encode first: a side column has a handful of distinct spellings
     text = pc.fill_null(pc.utf8_lower(pc.utf8_trim_whitespace(column.cast(pa.string()))), "")
     encoded = pc.dictionary_encode(text).combine_chunks()
