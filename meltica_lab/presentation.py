@@ -206,17 +206,19 @@ def provenance_table(provenance: Mapping[str, Any], *, name: str = "provenance")
     )
 
 
-def comparison_table(comparison: pd.DataFrame) -> pd.DataFrame:
+def comparison_table(comparison: pd.DataFrame, *, symbols: Iterable[str] = ()) -> pd.DataFrame:
     """``compare()``'s table turned for reading: one column per revision, named by
     :func:`short_selector`; the first rows are the full pinned selector, tag and hash, then every
-    summary value as text with its unit."""
+    summary value as text with its unit (money in the quote currency of ``symbols``, see
+    :func:`currencies`)."""
+    traded = tuple(symbols)
     labels: list[str] = []
     for row in comparison.itertuples():
         labels.append(short_selector(row.strategy, row.tag, row.hash, tags_taken=labels))
     columns = {}
     for label, (selector, row) in zip(labels, comparison.iterrows(), strict=True):
         summary = row.drop(labels=["strategy", "tag", "hash"])
-        values = summary_table(summary)["value"]
+        values = summary_table(summary, symbols=traded)["value"]
         columns[label] = pd.concat(
             [pd.Series({"pinned selector": selector, "tag": row["tag"], "hash": row["hash"]}, dtype=object), values]
         )

@@ -100,6 +100,8 @@ def test_the_comparison_has_short_column_names_and_the_full_selector_in_a_row() 
     assert list(table.columns) == ["m:v1", "m:v2"]
     assert table.loc["pinned selector", "m:v1"] == f"m@{DIGEST}"
     assert table.loc["Return [%]", "m:v2"] == "2.50 %"
+    money = comparison.assign(**{"Net PnL": [1.0, 2.0]})
+    assert comparison_table(money, symbols=["BTC-USDT"]).loc["Net PnL", "m:v1"] == "1.00 USDT"
 
 
 def test_readable_frames_show_no_python_reprs() -> None:
