@@ -131,8 +131,15 @@ def epoch_times(
     """int64 ns from epoch numbers, and the unit read: ``forced``, else the one of ``units`` in
     which the file's times are plausible. Rows implausible in it, or past 2262, are flagged."""
     lo, hi, window = _window()
+    whole = len(values) > 0 and bool(valid.all())
+    span = (values.min(), values.max()) if whole else None
+    # the usual case: every time valid and, from the smallest to the largest, plausible in one unit
+    # (the units' plausible ranges do not overlap): decided without a pass per unit
+    clear = [u for u in units if span is not None and _plausible(np.array(span), u, lo, hi).all()]
     if forced is not None:
         unit = forced
+    elif clear:
+        unit = clear[0]
     else:
         counts = [int(np.count_nonzero(_plausible(values, u, lo, hi) & valid)) for u in units]
         best = max(counts) if counts else 0
@@ -166,6 +173,15 @@ def epoch_times(
 
         problems.flag(valid & ~_plausible(values, unit, lo, hi), name, elsewhere)
     scale = TIME_UNITS[unit]
+    if not clear or forced is not None:  # plausible times are far from 2262: nothing more to flag
+        values = _in_range(values, valid, scale, name, problems)
+    if values.dtype.kind == "f":
+        return np.round(values * scale).astype(np.int64), unit
+    return np.multiply(values, scale, dtype=np.int64), unit
+
+
+def _in_range(values: np.ndarray, valid: np.ndarray, scale: int, name: str, problems: Problems) -> np.ndarray:
+    """``values`` with those past 2262 in ns (flagged) and the invalid ones read as 0."""
     if values.dtype.kind in "iu":
         bound = INT64_MAX // scale
         late = (values > bound) | (values < -bound)
@@ -174,10 +190,8 @@ def epoch_times(
         late = np.abs(values) * scale >= INT64_MAX
     problems.flag(late & valid, name, TOO_LATE)
     if late.any() or not valid.all():
-        values = np.where(late | ~valid, 0, values)
-    if values.dtype.kind == "f":
-        return np.round(values * scale).astype(np.int64), unit
-    return np.multiply(values, scale, dtype=np.int64), unit
+        return np.where(late | ~valid, 0, values)
+    return values
 
 
 def _number(value: float | int) -> str:
