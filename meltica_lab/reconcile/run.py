@@ -121,14 +121,23 @@ def market_prices(events: MarketEvents) -> pd.DataFrame:
     return pd.DataFrame({"symbol": names, "price": price}, index=index)
 
 
-def load_market(data: DataSource | MarketData | Sequence[str | Path], settings: BacktestSettings) -> MarketData:
+def load_market(
+    data: DataSource | MarketData | Sequence[str | Path],
+    settings: BacktestSettings,
+    workspace: BacktestContext | None = None,
+) -> MarketData:
     """The market data as a run with these settings reads it: one source, or a dataset of several
-    files (a list or a glob; :func:`meltica_lab.data.load_market_data` puts them in time order)."""
+    files (a list or a glob; :func:`meltica_lab.data.load_market_data` puts them in time order).
+    Files go through the workspace's conversion cache when it has one (a
+    :class:`~meltica_lab.workspace.Workspace`)."""
     if isinstance(data, list | tuple):
         if not data:
             raise DataError("market data: expected a file, a DataFrame or a list of files, got an empty list")
         if len(data) == 1:
             data = data[0]
+    read = getattr(workspace, "load_market_data", None)  # a Workspace's; a bare BacktestContext has none
+    if read is not None and not isinstance(data, MarketData | pd.DataFrame):
+        return read(data, settings=settings)
     return market_for(data, settings)  # type: ignore[arg-type]
 
 
@@ -426,7 +435,7 @@ def reconcile(
             stacklevel=2,
         )
     applied = dict(config) if config is not None else (records.config or {})
-    market, named = _named_market(load_market(data, chosen), records)
+    market, named = _named_market(load_market(data, chosen, workspace), records)
     if not len(market.events):
         raise DataError(f"{market.source}: no market events", path=market.source)
     windowed = _window(market, records, begin, tolerance_ns)

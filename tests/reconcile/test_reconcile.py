@@ -221,3 +221,18 @@ def test_other_symbols_in_the_data_do_not_reach_a_strategy_whose_instance_trades
     mixed = reconcile(example_records(), both, root=STRATEGIES, fees=FEES, progress=False)
     assert mixed.provenance["backtest"]["options"]["symbol"] == "BTC-USDT"
     pd.testing.assert_frame_equal(mixed.fills, example.fills)
+
+
+def test_a_workspace_reads_the_data_as_it_reads_any_data(example, tmp_path: Path, monkeypatch) -> None:
+    with meltica_lab.open(STRATEGIES, cache_dir=tmp_path / "cache", fees=FEES, progress=False) as ws:
+        reads = []
+        own = ws.load_market_data
+
+        def load_market_data(data, **options):  # through the workspace's conversion cache
+            reads.append(data)
+            return own(data, **options)
+
+        monkeypatch.setattr(ws, "load_market_data", load_market_data)
+        result = reconcile(example_records(), DATA, workspace=ws)
+    assert reads == [DATA]
+    pd.testing.assert_frame_equal(result.fills, example.fills)
