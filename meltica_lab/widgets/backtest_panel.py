@@ -112,11 +112,11 @@ def result_parts(result: BacktestResult) -> list[str]:
     more = "the result's fills frame has them all"
     parts += [
         heading(f"Fills ({len(result.fills)})", 5),
-        frame_table(result.fills, rows=20, more=more, empty="No fills."),
+        frame_table(result.fills, more=more, empty="No fills."),
     ]
     parts += [
         heading(f"Strategy logs ({len(result.logs)})", 5),
-        frame_table(result.logs, rows=20, index=False, more="the result's logs frame", empty="No log lines."),
+        frame_table(result.logs, index=False, more="the result's logs frame", empty="No log lines."),
     ]
     if len(result.errors):
         parts += [heading("Handler errors", 5), frame_table(result.errors, index=False)]

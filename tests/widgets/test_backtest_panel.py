@@ -166,3 +166,14 @@ def test_construction_errors_are_kit_errors_naming_the_argument(flipper_root: Pa
 def test_buttons_have_tooltips_and_labels_that_are_never_cut(panel: BacktestPanel) -> None:
     assert panel.button.tooltip and panel.button.layout.width == "auto"
     assert all(field.box.tooltip for field in panel.execution_fields())
+
+
+def test_every_fill_is_in_the_results_in_a_scrolling_table(panel: BacktestPanel) -> None:
+    panel.data.value = str(SMALL_DATA)
+    panel.form.inputs["every"].text = "20"
+    result = panel.run()
+    assert len(result.fills) == 99
+    html = panel.to_html()
+    fills = html[html.index("Fills (99)") : html.index("Strategy logs")]
+    assert fills.count("<tr>") == 99 + 1 and "more row(s)" not in fills
+    assert "meltica-table" in fills and "overflow:auto" in fills
