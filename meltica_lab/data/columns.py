@@ -118,6 +118,13 @@ def plausible_units(value: float, units: Sequence[str]) -> list[str]:
     return [u for u in units if _plausible(np.array([value]), u, lo, hi)[0]]
 
 
+def clear_unit(smallest: float, largest: float, units: Sequence[str]) -> str | None:
+    """The unit in which every time from ``smallest`` to ``largest`` is plausible, if one is (the
+    units' plausible ranges do not overlap, so there is at most one)."""
+    lo, hi, _ = _window()
+    return next((u for u in units if _plausible(np.array([smallest, largest]), u, lo, hi).all()), None)
+
+
 def epoch_times(
     values: np.ndarray,
     valid: np.ndarray,
@@ -131,15 +138,12 @@ def epoch_times(
     """int64 ns from epoch numbers, and the unit read: ``forced``, else the one of ``units`` in
     which the file's times are plausible. Rows implausible in it, or past 2262, are flagged."""
     lo, hi, window = _window()
-    whole = len(values) > 0 and bool(valid.all())
-    span = (values.min(), values.max()) if whole else None
-    # the usual case: every time valid and, from the smallest to the largest, plausible in one unit
-    # (the units' plausible ranges do not overlap): decided without a pass per unit
-    clear = [u for u in units if span is not None and _plausible(np.array(span), u, lo, hi).all()]
+    # the usual case: every time valid and plausible in one unit, decided without a pass per unit
+    clear = clear_unit(values.min(), values.max(), units) if len(values) and valid.all() else None
     if forced is not None:
         unit = forced
-    elif clear:
-        unit = clear[0]
+    elif clear is not None:
+        unit = clear
     else:
         counts = [int(np.count_nonzero(_plausible(values, u, lo, hi) & valid)) for u in units]
         best = max(counts) if counts else 0
@@ -173,7 +177,7 @@ def epoch_times(
 
         problems.flag(valid & ~_plausible(values, unit, lo, hi), name, elsewhere)
     scale = TIME_UNITS[unit]
-    if not clear or forced is not None:  # plausible times are far from 2262: nothing more to flag
+    if clear is None or forced is not None:  # plausible times are far from 2262: nothing more to flag
         values = _in_range(values, valid, scale, name, problems)
     if values.dtype.kind == "f":
         return np.round(values * scale).astype(np.int64), unit
@@ -230,6 +234,19 @@ def times(
         problems.flag(~valid, name, "missing timestamp")
         problems.flag(late, name, TOO_LATE)
         return np.where(late, 0, raw) * scale, "datetime"
+    if pa.types.is_integer(kind) and not column.null_count and n and forced is None:
+        # the usual dump: integers all plausible in one unit, scaled chunk by chunk into one array
+        # (no joined copy of the column first)
+        span = pc.min_max(column)
+        unit = clear_unit(span["min"].as_py(), span["max"].as_py(), units)
+        if unit is not None:
+            out = np.empty(n, dtype=np.int64)
+            start = 0
+            for chunk in column.chunks:
+                stop = start + len(chunk)
+                np.multiply(chunk.to_numpy(zero_copy_only=False), TIME_UNITS[unit], out=out[start:stop])
+                start = stop
+            return out, unit
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):
         if column.null_count:
             valid = pc.is_valid(column).to_numpy(zero_copy_only=False)
