@@ -229,7 +229,9 @@ def build(table: pa.Table, fmt: Format, layout: Layout, options: ReadOptions, so
         return mapping.get(canonical, canonical)
 
     kind = fmt.kind
-    values = np.full((VALUE_COLUMNS, n), np.nan)
+    # each row is written once: a column read into it, or NaN (first writes of fresh memory are
+    # what reading a large dump costs most)
+    values = np.empty((VALUE_COLUMNS, n))
     opened = None
     if fmt.bar_from_open:
         opened, unit = conv.times(
@@ -248,6 +250,7 @@ def build(table: pa.Table, fmt: Format, layout: Layout, options: ReadOptions, so
     for k, canonical in enumerate(_VALUE_SLOTS[kind]):
         data = column(canonical) if canonical else None
         if data is None:
+            values[k] = np.nan
             continue
         name = label(canonical)
         numbers = conv.numbers(data, name, problems, out=values[k])
