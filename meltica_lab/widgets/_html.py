@@ -23,8 +23,9 @@ TABLE_ROWS = 500
 """Rows a table shows at most unless told otherwise (in a scrolling box, header in view); beyond that
 a note says how many more there are and where they are."""
 
-CELL_STYLE = "white-space:normal;overflow-wrap:anywhere;text-align:left;vertical-align:top;max-width:40em"
-"""Cells wrap (a 64-hex hash breaks across lines) instead of pushing key columns off-screen."""
+CELL_STYLE = "overflow-wrap:anywhere;text-align:left"
+"""Cells wrap (a 64-hex hash breaks across lines) instead of pushing key columns off-screen; short,
+because it is repeated on every cell (a widget's HTML is saved twice in a notebook)."""
 
 VALUE_STYLE = "font-family:monospace;white-space:pre-wrap;overflow-wrap:anywhere;text-align:left"
 """Values read whole (hashes, selectors, checksums, config): monospace, wrapped, never cut."""
