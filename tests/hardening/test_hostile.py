@@ -242,7 +242,7 @@ CASES = (
     hostile(
         "breaks-typed-array-views",
         OK,
-        Outcome("unreadable", "fills table is missing or malformed"),
+        OK,  # the host's tables use no typed-array method a strategy can replace
         top="Float64Array.prototype.subarray = () => undefined;",
     ),
     hostile(

@@ -10,7 +10,7 @@
 // Every handler is called for every event it has a method for (as the reference backtester did;
 // metadata.events is not used to filter).
 M.loop = (function () {
-  const { clock, format, journal, market, ledger, exchange, env } = M;
+  const { clock, format, journal, market, ledger, exchange, env, Table } = M;
   const { TradePayload, TickerPayload, KlinePayload, MarketEvent } = M.events;
   // Handler codes and report states from the schema Python reads too (jshost/js/schema.json).
   const HANDLERS = M.schema.handlers;
@@ -279,14 +279,17 @@ M.loop = (function () {
   }
 
   // Both result tables in one array, the fills rows first: one call from Python for both. The
-  // first value is the number of fills rows.
+  // first value is the number of fills rows. Copied value by value: no typed-array method a
+  // strategy could have replaced is involved.
   function tables() {
-    const fills = exchange.fills.view();
-    const orders = exchange.orderTable().view();
-    const out = new Float64Array(1 + fills.length + orders.length);
-    out[0] = exchange.fills.rows;
-    out.set(fills, 1);
-    out.set(orders, 1 + fills.length);
+    const fills = exchange.fills;
+    const orders = exchange.orderTable();
+    const nf = fills.rows * fills.width;
+    const no = orders.rows * orders.width;
+    const out = new Table.Float64Array(1 + nf + no);
+    out[0] = fills.rows;
+    for (let k = 0; k < nf; k++) out[1 + k] = fills.data[k];
+    for (let k = 0; k < no; k++) out[1 + nf + k] = orders.data[k];
     return out;
   }
 

@@ -1,26 +1,28 @@
-// host_table.js — growable row-major Float64 tables: results accumulate here and reach Python as one
-// memoryview per table (ARCHITECTURE decision 2) instead of per-row JSON.
-M.Table = class Table {
-  constructor(width, capacity = 1024) {
-    this.width = width;
-    this.rows = 0;
-    this.data = new Float64Array(width * capacity);
-  }
+// host_table.js — growable row-major Float64 tables: results accumulate here and reach Python in one
+// typed array (ARCHITECTURE decision 2) instead of per-row JSON.
+M.Table = (function () {
+  // Captured before any strategy code runs, as every typed-array use of the host's tables is.
+  const F64 = Float64Array;
 
-  // Reserve one row and return its offset; the caller writes `width` values from there.
-  append() {
-    const offset = this.rows * this.width;
-    if (offset + this.width > this.data.length) {
-      const grown = new Float64Array(this.data.length * 2);
-      grown.set(this.data);
-      this.data = grown;
+  class Table {
+    constructor(width, capacity = 1024) {
+      this.width = width;
+      this.rows = 0;
+      this.data = new F64(width * capacity);
     }
-    this.rows++;
-    return offset;
-  }
 
-  // The filled part, sharing memory with the table (valid until the next append that grows it).
-  view() {
-    return this.data.subarray(0, this.rows * this.width);
+    // Reserve one row and return its offset; the caller writes `width` values from there.
+    append() {
+      const offset = this.rows * this.width;
+      if (offset + this.width > this.data.length) {
+        const grown = new F64(this.data.length * 2);
+        for (let k = 0; k < offset; k++) grown[k] = this.data[k];
+        this.data = grown;
+      }
+      this.rows++;
+      return offset;
+    }
   }
-};
+  Table.Float64Array = F64;
+  return Object.freeze(Table);
+})();
