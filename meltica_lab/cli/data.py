@@ -104,7 +104,7 @@ def formats(args: argparse.Namespace) -> int:
 def fetch(args: argparse.Namespace) -> int:
     """Download the dumps and print where they are, one path a line."""
 
-    items = dumps(args.market, args.kind, args.symbol, args.start, args.end, args.interval)
+    items = dumps(args.market, args.kind, args.symbol, args.start, args.end, args.interval, monthly=args.monthly)
     with BinanceFetcher(args.dir, base_url=args.base_url, progress=not args.quiet) as fetcher:
         paths = [str(fetcher.fetch(item)) for item in items]
     if args.json:
@@ -145,9 +145,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("market", choices=("spot", "um", "cm"), help="spot, USD-M (um) or COIN-M (cm) futures")
     p.add_argument("kind", help="trades, aggTrades, klines or bookTicker (futures)")
     p.add_argument("symbol", help="e.g. BTCUSDT")
-    p.add_argument("start", help="first day, YYYY-MM-DD")
-    p.add_argument("end", nargs="?", help="last day (default: the first)")
+    p.add_argument("start", help="first day, YYYY-MM-DD (--monthly: first month, YYYY-MM)")
+    p.add_argument("end", nargs="?", help="last day or month (default: the first)")
     p.add_argument("--interval", help="klines: 1s, 1m, 5m, 15m, 1h, 1d, ...")
+    p.add_argument("--monthly", action="store_true", help="the monthly dumps (START and END as YYYY-MM)")
     p.add_argument("--dir", type=Path, help="data directory (default ~/.cache/meltica-lab/data)")
     p.add_argument("--base-url", default=BINANCE_URL, help=f"where the dumps are (default {BINANCE_URL})")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

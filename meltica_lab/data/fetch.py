@@ -53,13 +53,17 @@ class Dump:
         return self.remote.rsplit("/", 1)[1]
 
 
-def _date(text: str | dt.date, field: str) -> dt.date:
+def _date(text: str | dt.date, field: str, monthly: bool) -> dt.date:
     if isinstance(text, dt.date):
-        return text
+        return text.replace(day=1) if monthly else text
     try:
-        return dt.date.fromisoformat(text)
+        if monthly and len(text) == 7:
+            return dt.date.fromisoformat(f"{text}-01")
+        day = dt.date.fromisoformat(text)
     except ValueError:
-        raise ConfigError(f"{field}: {text!r} is not a date (expected YYYY-MM-DD)", field=field) from None
+        expected = "YYYY-MM (or YYYY-MM-DD)" if monthly else "YYYY-MM-DD"
+        raise ConfigError(f"{field}: {text!r} is not a date (expected {expected})", field=field) from None
+    return day.replace(day=1) if monthly else day
 
 
 def dumps(
@@ -69,8 +73,11 @@ def dumps(
     start: str | dt.date,
     end: str | dt.date | None = None,
     interval: str | None = None,
+    *,
+    monthly: bool = False,
 ) -> list[Dump]:
-    """The daily files from ``start`` to ``end`` (inclusive; default ``start``)."""
+    """The daily files from ``start`` to ``end`` (inclusive; default ``start``), or with ``monthly``
+    the monthly ones (the site's ``monthly/`` dumps, one per calendar month; ``YYYY-MM``)."""
     if market not in MARKETS:
         raise ConfigError(f"market: unknown market {market!r}; expected one of {', '.join(MARKETS)}", field="market")
     remote_kind = KINDS.get(kind.lower())
@@ -89,18 +96,22 @@ def dumps(
     symbol = symbol.upper()
     if not symbol.replace("_", "").isalnum():
         raise ConfigError(f"symbol: {symbol!r} is not a Binance symbol such as BTCUSDT", field="symbol")
-    first, last = _date(start, "start"), _date(end if end is not None else start, "end")
+    first = _date(start, "start", monthly)
+    last = _date(end if end is not None else start, "end", monthly)
     if last < first:
         raise ConfigError(f"end: {last} is before the start {first}", field="end")
+    period = "monthly" if monthly else "daily"
     out = []
     day = first
     while day <= last:
+        stamp = f"{day:%Y-%m}" if monthly else f"{day}"
+        folder = f"data/{MARKETS[market]}/{period}/{remote_kind}/{symbol}"
         if remote_kind == "klines":
-            remote = f"data/{MARKETS[market]}/daily/klines/{symbol}/{interval}/{symbol}-{interval}-{day}.zip"
+            remote = f"{folder}/{interval}/{symbol}-{interval}-{stamp}.zip"
         else:
-            remote = f"data/{MARKETS[market]}/daily/{remote_kind}/{symbol}/{symbol}-{remote_kind}-{day}.zip"
+            remote = f"{folder}/{symbol}-{remote_kind}-{stamp}.zip"
         out.append(Dump(remote, day))
-        day += dt.timedelta(days=1)
+        day = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1) if monthly else day + dt.timedelta(days=1)
     return out
 
 
@@ -158,7 +169,7 @@ class BinanceFetcher:
     def _missing(self, url: str, dump: Dump, response: httpx.Response) -> DataError:
         if response.status_code == 404:
             return DataError(
-                f"{url}: the site has no such file (HTTP 404): no {dump.name} for {dump.date}; "
+                f"{url}: the site has no such file (HTTP 404): no {dump.name}; "
                 "check the symbol, the market and that the day is published",
                 path=url,
             )
@@ -248,13 +259,14 @@ def fetch_binance(
     end: str | dt.date | None = None,
     *,
     interval: str | None = None,
+    monthly: bool = False,
     directory: str | Path | None = None,
     base_url: str = BINANCE_URL,
     progress: bool = True,
 ) -> list[Path]:
-    """Download (or find, verified) the daily ``kind`` dumps of ``symbol`` on ``market`` (``spot``,
-    ``um``, ``cm``) from ``start`` to ``end``; the paths, in date order, ready for
-    :func:`~meltica_lab.data.load_market_data` (a list of them is one dataset)."""
-    items = dumps(market, kind, symbol, start, end, interval)
+    """Download (or find, verified) the daily (``monthly``: monthly) ``kind`` dumps of ``symbol`` on
+    ``market`` (``spot``, ``um``, ``cm``) from ``start`` to ``end``; the paths, in date order, ready
+    for :func:`~meltica_lab.data.load_market_data` (a list of them is one dataset)."""
+    items = dumps(market, kind, symbol, start, end, interval, monthly=monthly)
     with BinanceFetcher(directory, base_url=base_url, progress=progress) as fetcher:
         return fetcher.fetch_all(items)

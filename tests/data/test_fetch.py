@@ -124,7 +124,7 @@ def test_a_missing_day_is_an_error_naming_it_and_keeps_the_days_before(tmp_path,
     served, url = site
     first, _ = dumps("spot", "aggTrades", "BTCUSDT", "2024-01-01", "2024-01-02")
     served.publish(first.remote, day_zip(tmp_path, first.name, samples.BINANCE_SPOT_AGG_TRADES))
-    with pytest.raises(DataError, match=r"HTTP 404.*BTCUSDT-aggTrades-2024-01-02\.zip for 2024-01-02"):
+    with pytest.raises(DataError, match=r"HTTP 404.*no BTCUSDT-aggTrades-2024-01-02\.zip"):
         fetch_binance(
             "spot", "aggTrades", "BTCUSDT", "2024-01-01", "2024-01-02", directory=tmp_path / "d", base_url=url,
             progress=False,
@@ -168,3 +168,18 @@ def test_the_fetch_command_prints_the_paths(tmp_path, site, capsys):
     out, err = capsys.readouterr()
     assert code == 0, err
     assert out.strip().endswith("futures/cm/daily/trades/BTCUSD_PERP/BTCUSD_PERP-trades-2024-01-01.zip")
+
+
+def test_monthly_dumps_one_per_calendar_month(tmp_path, site):
+    names = [d.remote for d in dumps("spot", "klines", "BTCUSDT", "2024-11", "2025-02", "1h", monthly=True)]
+    assert names == [
+        f"data/spot/monthly/klines/BTCUSDT/1h/BTCUSDT-1h-{month}.zip"
+        for month in ("2024-11", "2024-12", "2025-01", "2025-02")
+    ]
+    served, url = site
+    (item,) = dumps("um", "trades", "BTCUSDT", "2024-01-15", monthly=True)
+    assert item.name == "BTCUSDT-trades-2024-01.zip"
+    served.publish(item.remote, day_zip(tmp_path, item.name, samples.BINANCE_FUTURES_TRADES))
+    code = main(["data", "fetch", "binance", "um", "trades", "BTCUSDT", "2024-01", "--monthly", "--dir",
+                 str(tmp_path / "d"), "--base-url", url, "--quiet"])  # fmt: skip
+    assert code == 0 and BinanceFetcher(tmp_path / "d").local(item).is_file()
