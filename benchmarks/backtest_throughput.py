@@ -89,6 +89,16 @@ def fixed_cost(revision: Revision) -> float:
     return statistics.median(times)
 
 
+def peak_rss_of_this_image() -> float:
+    """Peak RSS (MiB) since this program started: VmHWM, which execve resets, unlike ru_maxrss
+    (on Linux that keeps the parent's RSS at fork time, so a child of a big process reports it)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return peak_rss_mb()
+
+
 def rss_of_run(n: int) -> float:
     """Peak RSS (MiB) of a fresh process that makes the DataFrame and backtests it once."""
     out = subprocess.run(
@@ -108,7 +118,7 @@ def main() -> int:
     revision = loader.resolve(SELECTOR)
     if args.rss_child:
         backtest(revision, synthetic_trades(args.rss_child, seed=SEED))
-        print(peak_rss_mb())
+        print(peak_rss_of_this_image())
         return 0
 
     print(f"strategy            {revision.selector}; machine shared with other jobs: figures are noisy")
