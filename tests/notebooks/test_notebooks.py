@@ -138,6 +138,8 @@ def test_pinned_backtest_runs_with_its_defaults_for_every_example_strategy(strat
     others = [r for r in Loader(PROJECT / "strategies").revisions() if r.name == strategy]
     for revision in others:  # compared with the other revisions of the same strategy, and only those
         assert f"{revision.name}@{revision.hash}" in page
+        if revision.selector != report.parameters.get("strategy"):
+            assert f"{revision.name}:{revision.tag}" in text
     assert "momentum:v1.1.0" not in page or strategy == "momentum"
 
 
@@ -181,3 +183,13 @@ def test_the_migration_dry_run_explains_the_legacy_default_tag(tmp_path: Path) -
     assert "tag after migration" in page and "0.0.0" in page and "v1.0.0" in page
     header = page[page.index("T_plan") :]
     assert header.index(">action<") < header.index(">hash<")  # the action column comes before the long ones
+
+
+def test_a_config_key_an_older_revision_lacks_is_left_out_of_its_comparison_run_and_said_so(tmp_path: Path) -> None:
+    report = run_report(
+        "pinned_backtest", parameters={"config": {"vol_multiplier": 3}, "data": str(SMALL_DATA)}, out=tmp_path
+    )
+    assert errors_in(report.executed) == []
+    text = printed(report.executed)
+    assert "momentum:v1.1.0 does not declare vol_multiplier: left out, its own defaults apply" in text
+    assert "momentum:v1.0.0 does not declare vol_multiplier" in text and "momentum:v1.2.0 does not" not in text
