@@ -39,6 +39,7 @@ __all__ = [
 
 RUNTIME_FILES = (
     "host_clock.js",
+    "host_time.js",
     "host_format.js",
     "host_table.js",
     "host_journal.js",

@@ -29,17 +29,24 @@ M.clock = (function () {
   }
 
   // `Date()` called as a function returns a string in every engine; `new Date()` with no argument and
-  // `Date.now()` read the simulation clock; every other form behaves as the real Date.
+  // `Date.now()` read the simulation clock; a date string or a date's parts are read in UTC, never in
+  // the host's zone (M.time, host_time.js); every other form behaves as the real Date.
   function SimDate(...args) {
     if (new.target === undefined) return new RealDate(now.ms).toString();
-    return Reflect.construct(RealDate, args.length === 0 ? [now.ms] : args, new.target);
+    let value = args;
+    if (args.length === 0) value = [now.ms];
+    else if (args.length === 1 && typeof args[0] === "string") value = [M.time.parse(args[0])];
+    else if (args.length > 1) value = [M.time.fromParts(args)];
+    return Reflect.construct(RealDate, value, new.target);
   }
   Object.defineProperty(SimDate, "length", { value: 7 });
   SimDate.prototype = RealDate.prototype;
   SimDate.now = function now_() {
     return now.ms;
   };
-  SimDate.parse = RealDate.parse;
+  SimDate.parse = function parse(text) {
+    return M.time.parse(text);
+  };
   SimDate.UTC = RealDate.UTC;
   Object.defineProperty(RealDate.prototype, "constructor", {
     value: SimDate,
