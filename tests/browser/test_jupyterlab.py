@@ -87,9 +87,11 @@ def wait_until_up(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
     pytest.fail(f"JupyterLab did not answer within {START_SECONDS} s:\n{log.read_text(errors='replace')[-4000:]}")
 
 
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """A JupyterLab server over a copy of the notebooks folder beside links to the examples and strategies."""
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """A JupyterLab server over a copy of the notebooks folder beside links to the examples and strategies,
+    shared by the tests of this module (each opens its own notebook and kernel)."""
+    tmp_path = tmp_path_factory.mktemp("lab")
     work = tmp_path / "work"
     (work / "notebooks").mkdir(parents=True)
     for notebook in (PROJECT / "notebooks").glob("*.ipynb"):
@@ -144,9 +146,10 @@ def lab(tmp_path: Path) -> Iterator[tuple[str, str]]:
             server.wait()
 
 
-@pytest.fixture
-def browser(lab: tuple[str, str], tmp_path: Path) -> Iterator[tuple[Any, str, str]]:
-    """A headless Chromium context on the lab: ``(context, base url, token)``."""
+@pytest.fixture(scope="module")
+def browser(lab: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str, str]]:
+    """A headless Chromium context on the lab, shared by the module's tests: ``(context, base url, token)``."""
+    tmp_path = tmp_path_factory.mktemp("chromium")
     if not CHROMIUM.is_file():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)")
     from playwright.sync_api import sync_playwright
