@@ -143,7 +143,7 @@ class RevisionCompare(LabWidget):
         finally:
             self.run_button.disabled = False
         self.comparison = table
-        readable = comparison_table(table)
+        readable = comparison_table(table, symbols=market.events.symbols)
         self.show([heading("Backtest comparison", 5), frame_table(readable, rows=len(readable))])
         self.progress.value, self.progress.bar_style = self.progress.max, "success"
         self.stage.value = f"done: {len(revisions)} revision(s)"

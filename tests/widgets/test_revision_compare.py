@@ -45,6 +45,7 @@ def test_the_comparison_names_columns_by_tag_keeps_the_full_selector_and_shows_e
     for selector in table.index:
         assert f">{selector}<" in html
     assert "Legacy Max Drawdown" in html  # the last summary row: nothing cut at 20 rows
+    assert " USDT<" in html  # money in the quote currency of the data's one symbol
     assert "more row(s)" not in html
     assert widget.progress.value == widget.progress.max and widget.progress.bar_style == "success"
     assert widget.stage.value == "done: 2 revision(s)"
