@@ -175,6 +175,14 @@ def test_the_drift_reviews_tag_history_explains_every_tag_moved_instance_before_
     history = PROJECT / "examples" / "usage" / "registry.history.jsonl"
     times = [line.split('"time": "')[1][:19] for line in history.read_text(encoding="utf-8").splitlines()]
     assert max(times) <= "2024-03-01T10:00:00" and "2026" not in history.read_text(encoding="utf-8")
+    for table in ("T_drift", "T_revisions", "T_history", "T_plan"):  # whole values, no Python reprs
+        body = page[page.index(f'<table id="{table}"') :]
+        body = body[: body.index("</table>")]
+        assert "..." not in body and "…" not in body and ">nan<" not in body and "(&#x27;" not in body
+        assert ">None<" not in body and "array(" not in body
+    plan = page[page.index('<table id="T_plan"') :]
+    assert "tagged (latest, v1.2.0)" in plan and re.search(r">sha256:[0-9a-f]{64}<", plan)
+    assert "momentum/v1.2.0/momentum.js" in page  # the revisions' path column
 
 
 def test_the_migration_dry_run_explains_the_legacy_default_tag(tmp_path: Path) -> None:
