@@ -201,3 +201,17 @@ def test_a_config_key_an_older_revision_lacks_is_left_out_of_its_comparison_run_
     text = printed(report.executed)
     assert "momentum:v1.1.0 does not declare vol_multiplier: left out, its own defaults apply" in text
     assert "momentum:v1.0.0 does not declare vol_multiplier" in text and "momentum:v1.2.0 does not" not in text
+
+
+def test_the_committed_example_tag_history_is_what_make_export_writes_and_replays_to_the_registry() -> None:
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("make_export", PROJECT / "examples" / "usage" / "make_export.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    registry = load_registry(PROJECT / "strategies")
+    changes = module.tag_history(registry)  # raises unless the releases end at the registry's tags
+    committed = (PROJECT / "examples" / "usage" / "registry.history.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line) for line in committed] == [change.to_dict() for change in changes]
