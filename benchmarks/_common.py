@@ -26,15 +26,29 @@ Other = TypeVar("Other")
 def synthetic_trades(n: int, *, seed: int, step_ms: int = 100, start: float = 20_000.0) -> pd.DataFrame:
     """``n`` trades ``step_ms`` apart: a geometric random walk with 0.05 % moves, prices on a 0.01 tick,
     quantities uniform in [0.001, 2) on a 0.0001 step, random aggressor sides."""
+    # Computed in place (the same operations in the same order, so the same values): the process
+    # measured holds the frame, not the garbage of making it.
     rng = np.random.default_rng(seed)
-    prices = np.round(start * np.exp(np.cumsum(rng.normal(0.0, 0.0005, n))), 2)
+    prices = rng.normal(0.0, 0.0005, n)
+    np.cumsum(prices, out=prices)
+    np.exp(prices, out=prices)
+    prices *= start
+    np.round(prices, 2, out=prices)
+    quantity = rng.uniform(0.001, 2.0, n)
+    np.round(quantity, 4, out=quantity)
+    sides = rng.random(n) < 0.5
+    timestamps = np.arange(n, dtype=np.int64)
+    timestamps *= step_ms
+    timestamps *= 1_000_000
+    timestamps += T0_NS
     return pd.DataFrame(
         {
-            "timestamp": T0_NS + np.arange(n, dtype=np.int64) * step_ms * 1_000_000,
+            "timestamp": timestamps,
             "price": prices,
-            "quantity": np.round(rng.uniform(0.001, 2.0, n), 4),
-            "side": pd.Categorical.from_codes((rng.random(n) < 0.5).astype(np.int8), ["buy", "sell"]),
-        }
+            "quantity": quantity,
+            "side": pd.Categorical.from_codes(sides.astype(np.int8), ["buy", "sell"]),
+        },
+        copy=False,
     )
 
 
