@@ -19,7 +19,6 @@ a second once the export is read.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from meltica_lab.errors import MelticaLabError, UsageError
+from meltica_lab.files import loads_json, read_json, read_text
 from meltica_lab.gateway import InstanceSummary, RegistryExport
 from meltica_lab.registry import Registry, edit_registry, load_registry, read_tag_history, registry_path
 from meltica_lab.runtime import Manager
@@ -109,7 +109,7 @@ def _registry_of(source: Any) -> Registry:
                 raise MelticaLabError(f"{registry_path(path)} does not exist", path=str(registry_path(path)))
             return found
         if path.is_file():
-            document = json.loads(path.read_text("utf-8") or "{}")
+            document = loads_json(read_text(path, what="registry file") or "{}", path, what="registry file")
             if isinstance(document, dict) and "usage" in document:
                 return Registry.from_dict(document.get("registry") or {}, path=path)
             return Registry.from_dict(document or {}, path=path, root=path.parent)
@@ -316,10 +316,15 @@ def _provenance(item: Any) -> Mapping[str, Any] | None:
 def _backtest_file(path: Path) -> Mapping[str, Any] | None:
     """A result file's provenance; other JSON files are skipped, but a ``result.json`` must be one."""
     try:
-        data = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError) as exc:
+        data = read_json(path, what="backtest result")  # a FIFO or an oversized file: refused, not read
+    except MelticaLabError as exc:
         if path.name == "result.json":
-            raise MelticaLabError(f"{path}: cannot read backtest result: {exc}", path=str(path)) from None
+            detail = exc.message.removeprefix(f"{path}: ")
+            raise MelticaLabError(f"{path}: cannot read backtest result: {detail}", path=str(path)) from None
+        return None
+    except OSError as exc:
+        if path.name == "result.json":
+            raise MelticaLabError(f"{path}: cannot read backtest result: {exc.strerror}", path=str(path)) from None
         return None
     found = _provenance(data)
     if found is None and path.name == "result.json":

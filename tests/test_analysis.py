@@ -241,3 +241,18 @@ def test_usage_export_objects_are_accepted_everywhere(lab):
     assert isinstance(export, UsageExport)
     pd.testing.assert_frame_equal(usage_frame(export), usage_frame(manager))
     assert len(drift_report(export, usage=export)) == 4
+
+
+@pytest.mark.timeout(120)
+def test_a_fifo_among_backtest_results_is_skipped_and_a_fifo_result_json_named(tmp_path):
+    import os
+
+    from meltica_lab.analysis import backtest_runs
+
+    runs = tmp_path / "runs"
+    (runs / "a").mkdir(parents=True)
+    os.mkfifo(runs / "a" / "notes.json")
+    assert len(backtest_runs(runs)) == 0
+    os.mkfifo(runs / "a" / "result.json")
+    with pytest.raises(MelticaLabError, match=r"a/result\.json: cannot read backtest result: .*FIFO"):
+        backtest_runs(runs)
