@@ -29,10 +29,9 @@ from meltica_lab.backtest.results import (
     logs_frame,
     orders_frame,
 )
-from meltica_lab.backtest.session import StrategySession, prepare_host
+from meltica_lab.backtest.session import StrategySession
 from meltica_lab.backtest.settings import BacktestSettings, SettingsChanges
 from meltica_lab.errors import DataError, UsageError
-from meltica_lab.jshost.isolate import discard
 from meltica_lab.loader import Loader, Revision
 
 ENGINE_VERSION = "1.0.0"
@@ -181,45 +180,38 @@ def backtest_revision(
     """Backtest a resolved revision with these settings (what :func:`run_backtest` does once it has
     resolved the strategy and settled the settings); ``selector`` is the text it was named by."""
     started = time.perf_counter()
-    # V8 starts up on its thread while the strategy and the data are read here
-    host = prepare_host(settings.limits)
-    try:
-        source = revision.read_source()
-        applied = resolve_config(revision.metadata.config, config, strategy=revision.name)
-        options = settings.session_options(dry_run=bool(applied[DRY_RUN]), instance_id=INSTANCE_ID)
-        market = market_for(data, settings)
-        symbol = settings.symbol
-        events = _select(market.events, symbol, settings.providers, market.source)
-        active = symbol if symbol is not None else (events.symbols[int(events.symbol[0])] if len(events) else "")
-        replayed, dropped = len(events), len(market.dropped)
-        about_data = {
-            "data_source": market.source,
-            "data_sha256": market.sha256,
-            "timestamp_unit": market.timestamp_unit,
-            **market.provenance(),
-            "rows": market.rows,
-            "rows_dropped": dropped,
-            "events": replayed,
-            "events_skipped": len(market.events) - replayed,
-        }
-        # Data read here is not needed once replayed: let it go before the results are built (peak memory)
-        del market
-        session = StrategySession(
-            source,
-            name=revision.name,
-            tag=revision.tag,
-            config=applied,
-            options=options,
-            symbols=events.symbols,
-            active_symbol=active,
-            start_ns=events.start_ns,
-            host=host,
-        )
-    except BaseException:
-        discard(host)
-        raise
-    with session:
-        with tqdm(total=replayed, disable=not settings.progress, delay=1.0, unit="ev", desc=revision.name) as bar:
+    source = revision.read_source()
+    applied = resolve_config(revision.metadata.config, config, strategy=revision.name)
+    options = settings.session_options(dry_run=bool(applied[DRY_RUN]), instance_id=INSTANCE_ID)
+    market = market_for(data, settings)
+    symbol = settings.symbol
+    events = _select(market.events, symbol, settings.providers, market.source)
+    active = symbol if symbol is not None else (events.symbols[int(events.symbol[0])] if len(events) else "")
+    replayed, dropped = len(events), len(market.dropped)
+    about_data = {
+        "data_source": market.source,
+        "data_sha256": market.sha256,
+        "timestamp_unit": market.timestamp_unit,
+        **market.provenance(),
+        "rows": market.rows,
+        "rows_dropped": dropped,
+        "events": replayed,
+        "events_skipped": len(market.events) - replayed,
+    }
+    # Data read here is not needed once replayed: let it go before the results are built (peak memory)
+    del market
+    with StrategySession(
+        source,
+        name=revision.name,
+        tag=revision.tag,
+        config=applied,
+        options=options,
+        limits=settings.limits,
+        symbols=events.symbols,
+        active_symbol=active,
+        start_ns=events.start_ns,
+    ) as session:
+        with tqdm(total=len(events), disable=not settings.progress, delay=1.0, unit="ev", desc=revision.name) as bar:
             session.feed(events, on_chunk=bar.update)
         del events
         session.finish()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -22,7 +21,7 @@ import numpy as np
 from meltica_lab.backtest.events import VALUE_COLUMNS, MarketEvents
 from meltica_lab.backtest.options import SessionOptions
 from meltica_lab.errors import StrategyRuntimeError
-from meltica_lab.jshost.isolate import Isolate, JSError, JSLimitError, prepare_isolate
+from meltica_lab.jshost.isolate import Isolate, JSError, JSLimitError
 from meltica_lab.jshost.limits import DEFAULT_LIMITS, Limits
 from meltica_lab.jshost.schema import CHUNK_COLUMNS, FILL_COLUMNS, HANDLERS, ORDER_COLUMNS, ORDER_STATES
 from meltica_lab.jshost.scripts import host_script
@@ -36,7 +35,6 @@ __all__ = [
     "SessionSnapshot",
     "StrategySession",
     "host_source",
-    "prepare_host",
 ]
 
 RUNTIME_FILES = (
@@ -103,13 +101,6 @@ def host_source() -> str:
     return host_script(RUNTIME_FILES, HOST_ENTRY)
 
 
-def prepare_host(limits: Limits = DEFAULT_LIMITS) -> Future[Isolate]:
-    """Start making a session's isolate with the host installed, on the V8 thread, so that a caller
-    can read its data meanwhile; hand it to ``StrategySession(host=...)`` or
-    :func:`meltica_lab.jshost.isolate.discard` it."""
-    return prepare_isolate(limits, host_source())
-
-
 @dataclass(frozen=True, eq=False)
 class SessionSnapshot:
     """Raw results of a session: fills and orders tables (rows × ``FILL_COLUMNS``/``ORDER_COLUMNS``),
@@ -160,8 +151,6 @@ class StrategySession:
     already coerced config handed to ``create(env)``. ``symbols`` pre-declares symbols; the first one
     (or ``active_symbol``) is the active symbol before any event, for orders placed in ``create``.
     ``start_ns`` is the simulation time ``create`` sees. ``crossings`` counts Python -> V8 calls.
-    ``host`` is an isolate :func:`prepare_host` made (its limits apply); without one the session
-    makes its own.
 
     A strategy that passes the time limit (``limits.call_seconds`` per chunk, ``eval_seconds`` for
     ``create``) or the heap limit raises :class:`JSLimitError` (a :class:`StrategyRuntimeError`)
@@ -180,7 +169,6 @@ class StrategySession:
         symbols: tuple[str, ...] = (),
         active_symbol: str | None = None,
         start_ns: int = 0,
-        host: Future[Isolate] | None = None,
     ) -> None:
         self.name = name
         self.options = options
@@ -192,9 +180,7 @@ class StrategySession:
         self._control = np.zeros(1, dtype=np.int32)
         self._equity: list[np.ndarray] = []
         self._equity_ts: list[np.ndarray] = []
-        # a prepared host (prepare_host) brings its isolate and its limits
-        self._isolate = host.result() if host is not None else Isolate(limits)
-        self._host_installed = host is not None
+        self._isolate = Isolate(limits)
         try:
             self._start(source, tag, config, symbols, active_symbol, start_ns)
         except BaseException:
@@ -240,8 +226,7 @@ class StrategySession:
             "chunkSize": options.chunk_size,
         }
         # the host script and its init in one call; init returns the buffer of the chunk columns
-        script = "" if self._host_installed else f"{host_source()}\n"
-        shared = self._eval(f"{script}__mlabHost.init({json.dumps(settings)})", "")
+        shared = self._eval(f"{host_source()}\n__mlabHost.init({json.dumps(settings)})", "")
         if not isinstance(shared, memoryview):
             self._unreadable("chunk buffer")
         self.handlers = HANDLERS

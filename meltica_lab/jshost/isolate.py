@@ -32,7 +32,7 @@ from py_mini_racer import (
 from meltica_lab.errors import JSError, JSLimitError
 from meltica_lab.jshost.limits import DEFAULT_LIMITS, Limits
 
-__all__ = ["Isolate", "JSError", "JSLimitError", "discard", "prepare_isolate"]  # the errors live in meltica_lab.errors
+__all__ = ["Isolate", "JSError", "JSLimitError"]  # the errors live in meltica_lab.errors
 
 _T = TypeVar("_T")
 _FLUSH_SECONDS = 0.5
@@ -97,15 +97,8 @@ class _RacerThread:
         """The process whose thread this is (0 before the first job)."""
         return self._pid
 
-    def here(self) -> bool:
-        """True when the caller is this thread (a job of it)."""
-        return self._thread is threading.current_thread()
-
     def call(self, job: Callable[[], _T]) -> _T:
-        """Run ``job`` on the thread and return its result (or raise its exception); a job of the
-        thread itself runs it at once."""
-        if self.here():
-            return job()
+        """Run ``job`` on the thread and return its result (or raise its exception)."""
         future: Future[_T] = Future()
         self.submit(job, future)
         return future.result()
@@ -174,34 +167,6 @@ def _close_all_at_exit() -> None:
 
 
 atexit.register(_close_all_at_exit)
-
-
-def prepare_isolate(limits: Limits, script: str) -> Future[Isolate]:
-    """An :class:`Isolate` with ``script`` evaluated, made on the racer thread while the caller goes
-    on (V8 starts up while Python reads data); take it with ``result()``, or :func:`discard` it."""
-    future: Future[Isolate] = Future()
-
-    def job() -> Isolate:
-        isolate = Isolate(limits)
-        try:
-            isolate.eval(script, seconds=limits.eval_seconds)
-        except BaseException:
-            isolate.close()
-            raise
-        return isolate
-
-    _racer_thread.submit(job, future)
-    return future
-
-
-def discard(prepared: Future[Isolate]) -> None:
-    """Close a prepared isolate nobody will use, once it is ready (at once if it is)."""
-
-    def close(done: Future[Isolate]) -> None:
-        if not done.cancelled() and done.exception() is None:
-            done.result().close()
-
-    prepared.add_done_callback(close)
 
 
 class Isolate:
