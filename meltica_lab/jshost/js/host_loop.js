@@ -11,7 +11,7 @@
 // metadata.events is not used to filter).
 M.loop = (function () {
   const { clock, format, journal, market, ledger, exchange, env, Table } = M;
-  const { TradePayload, TickerPayload, KlinePayload, MarketEvent } = M.events;
+  const { trade, ticker, kline, envelope } = M.events;
   // Handler codes and report states from the schema Python reads too (jshost/js/schema.json).
   const HANDLERS = M.schema.handlers;
   const CODE = {};
@@ -144,22 +144,7 @@ M.loop = (function () {
     if (!implemented(code)) return;
     const time = format.iso(clock.now.ms, clock.now.rem);
     const payload = exchange.payload(report, time);
-    const evt = {
-      event_id: "",
-      eventId: "",
-      routing_version: 0,
-      routingVersion: 0,
-      provider: order.provider,
-      symbol: market.symbols[order.symbol],
-      type: "ExecReport",
-      seq_provider: 0,
-      seqProvider: 0,
-      ingest_ts: time,
-      ingestTs: time,
-      emit_ts: time,
-      emitTs: time,
-      payload,
-    };
+    const evt = envelope(order.provider, market.symbols[order.symbol], "ExecReport", time, payload);
     call(code, evt, payload, report.reason ?? "", code === CODE.onOrderRejected);
   }
 
@@ -182,8 +167,9 @@ M.loop = (function () {
     if (kind === 0) {
       const method = strategy.onTrade;
       if (method === undefined || method === null) return;
-      const payload = new TradePayload(SIDES[I.side[i]], v0, I.v1[i], ms, rem);
-      const evt = new MarketEvent(provider, symbol, "Trade", ms, rem, payload);
+      const time = format.iso(ms, rem);
+      const payload = trade(SIDES[I.side[i]], v0, I.v1[i], time);
+      const evt = envelope(provider, symbol, "Trade", time, payload);
       if (typeof method !== "function") return notCallable(CODE.onTrade);
       control[0] = CODE.onTrade;
       try {
@@ -194,8 +180,9 @@ M.loop = (function () {
     } else if (kind === 1) {
       const method = strategy.onTicker;
       if (method === undefined || method === null) return;
-      const payload = new TickerPayload(v0, I.v1[i], I.v2[i], ms, rem);
-      const evt = new MarketEvent(provider, symbol, "Ticker", ms, rem, payload);
+      const time = format.iso(ms, rem);
+      const payload = ticker(v0, I.v1[i], I.v2[i], time);
+      const evt = envelope(provider, symbol, "Ticker", time, payload);
       if (typeof method !== "function") return notCallable(CODE.onTicker);
       control[0] = CODE.onTicker;
       try {
@@ -206,8 +193,11 @@ M.loop = (function () {
     } else {
       const method = strategy.onKlineSummary;
       if (method === undefined || method === null) return;
-      const payload = new KlinePayload(v0, I.v1[i], I.v2[i], I.v3[i], I.v4[i], I.v5[i], ms, rem);
-      const evt = new MarketEvent(provider, symbol, "KlineSummary", ms, rem, payload);
+      const time = format.iso(ms, rem);
+      const length = I.v5[i];
+      const openTime = length > 0 ? format.iso(ms - length, rem) : time;
+      const payload = kline(v0, I.v1[i], I.v2[i], I.v3[i], I.v4[i], openTime, time);
+      const evt = envelope(provider, symbol, "KlineSummary", time, payload);
       if (typeof method !== "function") return notCallable(CODE.onKlineSummary);
       control[0] = CODE.onKlineSummary;
       try {
