@@ -2,13 +2,16 @@
 
 mini-racer installs ``setTimeout``/``clearTimeout`` and V8 a ``console`` that writes to stdout; the
 sandbox removes them so that strategy code sees only ECMAScript built-ins plus what the host hands
-it explicitly. Every evaluation has a time limit, the isolate a hard heap limit. JavaScript failures
-come back as :class:`JSError` (with line and column when V8 gives them), limits as
-:class:`JSLimitError`; after a heap-limit stop the isolate is marked ``broken`` and must be replaced.
+it explicitly. Every evaluation has a time limit, the isolate a hard heap limit and a memory budget
+(``limits.memory_bytes``: V8's heap limit does not count typed-array storage, so a watchdog reads the
+process's resident memory while each call runs). JavaScript failures come back as :class:`JSError`
+(with line and column when V8 gives them), limits as :class:`JSLimitError`; after a heap-limit or
+memory stop the isolate is marked ``broken`` and must be replaced.
 """
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import json
@@ -36,6 +39,29 @@ __all__ = ["Isolate", "JSError", "JSLimitError"]  # the errors live in meltica_l
 
 _T = TypeVar("_T")
 _FLUSH_SECONDS = 0.5
+# How often a running call's memory is looked at: a bomb allocating at memory speed (a few GiB/s)
+# overshoots the budget by at most this long's worth before it is cancelled.
+_WATCH_SECONDS = 0.02
+_PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
+_MiB = 1024 * 1024
+
+
+def _resident_bytes() -> int:
+    """The process's resident memory, from /proc (about 10 us); 0 where there is no /proc."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * _PAGE_BYTES
+    except OSError:
+        return 0
+
+
+class _MemoryStop(Exception):
+    """A call took the isolate past its memory budget (raised on the racer's event loop)."""
+
+    def __init__(self, grown: int) -> None:
+        super().__init__(grown)
+        self.grown = grown
+
 
 _PRELUDE = """
 (function () {
@@ -183,6 +209,12 @@ class Isolate:
         _open_racers.add(self._racer)
         self._closed = False
         self._cancelled_call_pending = False
+        # What this isolate's calls have added to the process's resident memory, so far. Only the
+        # time inside calls counts: what Python allocates between them (result frames, a notebook's
+        # data) is not the strategy's. V8 running a call may also free memory, which counts down.
+        self._grown = 0
+        # mini-racer 0.14 runs every call on its context's event loop; the watchdog runs there too.
+        self._loop: asyncio.AbstractEventLoop = self._racer._ctx.event_loop
         self._racer.set_hard_memory_limit(limits.heap_bytes)
         self._racer.eval(_PRELUDE)
 
@@ -198,10 +230,19 @@ class Isolate:
         limit = self.limits.call_seconds if seconds is None else seconds
         try:
             self._cancelled_call_pending = False
-            return self._racer.eval(code, timeout_sec=limit)
+            return asyncio.run_coroutine_threadsafe(self._watched(code, limit), self._loop).result()
         except JSTimeoutException:
             self._cancelled_call_pending = True
             raise JSLimitError(f"time limit of {limit:g} s exceeded", kind="time") from None
+        except _MemoryStop as stop:
+            self.broken = True
+            budget = self.limits.memory_bytes
+            raise JSLimitError(
+                f"heap limit of {self.limits.heap_bytes // _MiB} MiB exceeded: heap and typed arrays grew the "
+                f"process by {stop.grown // _MiB} MiB, over their budget of {budget // _MiB} MiB "
+                "(limits.memory_bytes)",
+                kind="heap",
+            ) from None
         except JSOOMException:
             self.broken = True
             raise JSLimitError(
@@ -211,6 +252,34 @@ class Isolate:
             raise _parse_v8_error(str(exc), stage="compile") from None
         except JSEvalException as exc:
             raise _parse_v8_error(str(exc), stage="execute") from None
+
+    async def _watched(self, code: str, limit: float) -> Any:
+        """Run ``code`` (on the racer's event loop) under the time limit and the memory budget."""
+        start = _resident_bytes()
+        allowed = self.limits.memory_bytes - self._grown
+        call = asyncio.ensure_future(self._racer.eval_cancelable(code))
+        deadline = self._loop.time() + limit
+        try:
+            while not call.done():
+                remaining = deadline - self._loop.time()
+                if remaining <= 0:
+                    raise JSTimeoutException
+                await asyncio.wait((call,), timeout=min(_WATCH_SECONDS, remaining))
+                if not call.done() and _resident_bytes() - start > allowed:
+                    raise _MemoryStop(self._grown + _resident_bytes() - start)
+        finally:
+            if not call.done():
+                # Cancelling the task makes mini-racer terminate the running JavaScript; the task
+                # itself ends at once, V8 reports the stopped call later (see close).
+                self._cancelled_call_pending = True
+                call.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await call
+            self._grown += _resident_bytes() - start
+        if self._grown > self.limits.memory_bytes:
+            # a call that ended just past the budget, or memory held from call to call
+            raise _MemoryStop(self._grown)
+        return call.result()
 
     def eval_json(self, code: str, *, seconds: float | None = None) -> Any:
         """Evaluate an expression inside V8, ``JSON.stringify`` it there, and decode it here."""
@@ -226,7 +295,8 @@ class Isolate:
         if self._closed:
             return
         self._closed = True
-        late_reports = self._cancelled_call_pending and not self.broken
+        # (a heap-limit stop leaves no report behind; a memory stop, like a time stop, does)
+        late_reports = self._cancelled_call_pending
         if late_reports:
             # V8 reports a stopped call after the fact; once a later call has returned, that report
             # has arrived. Closed earlier, mini-racer hands it to its closed event loop, which prints

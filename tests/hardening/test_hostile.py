@@ -164,6 +164,20 @@ CASES = (
         on_trade="const hoard = []; for (;;) hoard.push('x'.repeat(100000) + hoard.length);",
     ),
     hostile(
+        "typed-array-bomb-in-a-handler",
+        OK,
+        # typed-array storage is outside V8's heap: the memory budget stops it (or, under load, the time limit)
+        (Outcome("stopped", "onTrade stopped: heap limit"), Outcome("stopped", "onTrade stopped: time limit")),
+        on_trade="const hoard = []; for (;;) hoard.push(new Float64Array(4 * 1024 * 1024).fill(price));",
+    ),
+    hostile(
+        "typed-arrays-made-and-dropped-per-event",
+        OK,
+        # 32 MiB per trade, dropped at once: harmless however many trades there are
+        OK,
+        on_trade="const scratch = new Float64Array(4 * 1024 * 1024).fill(price); if (scratch[9] !== price) throw 1;",
+    ),
+    hostile(
         "enormous-log-output",
         # harmless when the machine is fast enough; on a loaded one a time limit stops the logging
         (OK, Outcome("refused", "time limit of 0.5 s")),
@@ -486,21 +500,38 @@ def _start_and_feed(manager: Manager, ident: str, events: pd.DataFrame) -> str:
     return manager.feed(events).failed.get(ident, "")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not contained yet: typed-array memory lives outside the V8 heap, which is all that "
-    "mini-racer 0.14's hard limit measures; bounding it needs a V8 ArrayBuffer allocator limit",
-)
-def test_a_typed_array_memory_bomb_is_stopped_by_the_heap_limit(module_host: ModuleHost):
-    # 256 MiB of filled arrays against a 128 MiB limit; a real bomb would go on to the machine's memory
-    report = module_host.inspect(
-        strategy_source(
-            "hostile",
-            top="const hoard = []; for (let i = 0; i < 8; i++) hoard.push(new Float64Array(4 * 1024 * 1024).fill(i));",
-        ),
-        filename="hostile.js",
-    )
-    assert not report.ok and "heap limit" in report.diagnostics[0].message
+def test_a_typed_array_memory_bomb_is_stopped_by_the_heap_limit(clean_report: ModuleReport):
+    # 1.5 GiB of filled arrays against a 128 MiB heap limit (a memory budget of 1,152 MiB), with time
+    # enough that only memory can stop it; a real bomb would go on to the machine's memory
+    with ModuleHost(LIMITS.with_(eval_seconds=60.0)) as host:
+        report = host.inspect(
+            strategy_source(
+                "hostile",
+                top="const hoard = []; for (let i = 0; i < 48; i++) hoard.push(new Float64Array(1 << 22).fill(i));",
+            ),
+            filename="hostile.js",
+        )
+        assert not report.ok and "heap limit" in report.diagnostics[0].message
+        assert host.inspect(CLEAN_PROBE, filename="clean.js") == clean_report
+
+
+def test_a_typed_array_memory_bomb_in_a_backtest_stops_it_naming_the_strategy(
+    arena: Path, market: Path, clean_result: BacktestResult
+):
+    # the handler case above with time enough that only memory can stop it
+    with pytest.raises(StrategyRuntimeError) as caught:
+        run_backtest(
+            "typed-array-bomb-in-a-handler",
+            market,
+            root=arena,
+            limits=LIMITS.with_(call_seconds=60.0),
+            progress=False,
+            seed=7,
+        )
+    assert getattr(caught.value, "kind", "") == "heap"
+    assert caught.value.strategy == "typed-array-bomb-in-a-handler"
+    assert "typed-array-bomb-in-a-handler: onTrade stopped: heap limit" in caught.value.message
+    _same_result(backtest("clean", arena, market), clean_result)
 
 
 # -- every built-in the host leans on, replaced ----------------------------------------------------------

@@ -73,6 +73,40 @@ def test_heap_limit_stops_allocation_and_marks_the_isolate_broken(isolate):
         isolate.eval("1")
 
 
+# 16 MiB of doubles per array; the fixture's 64 MiB heap limit gives a memory budget of 1,088 MiB;
+# the calls get time enough that only memory can stop them
+_BIG = "new Float64Array(2 * 1024 * 1024)"
+
+
+def test_typed_arrays_held_in_one_call_are_stopped_by_the_memory_budget(isolate):
+    with pytest.raises(JSLimitError) as caught:
+        isolate.eval(f"const hoard = []; while (true) hoard.push({_BIG}.fill(1.5));", seconds=60)
+    assert caught.value.kind == "heap"
+    assert "heap limit of 64 MiB" in caught.value.message and "typed arrays" in caught.value.message
+    assert isolate.broken
+
+
+def test_typed_arrays_held_from_call_to_call_are_stopped_by_the_memory_budget(isolate):
+    isolate.eval("globalThis.hoard = [];")
+    with pytest.raises(JSLimitError) as caught:
+        # each call holds 32 MiB more and ends well within its time; the budget is met across calls
+        for _ in range(48):
+            isolate.eval(f"hoard.push({_BIG}.fill(1), {_BIG}.fill(2)); hoard.length", seconds=60)
+    assert caught.value.kind == "heap"
+    assert isolate.broken
+
+
+def test_typed_arrays_made_and_dropped_call_after_call_are_not_stopped(isolate):
+    # 2 GiB made in all, 128 at most alive before the collector frees them: far past the budget
+    # if dropped storage were counted, well within it as it is
+    for _ in range(16):
+        total = isolate.eval(
+            f"(() => {{ let t = 0; for (let i = 0; i < 8; i++) t += {_BIG}.fill(i)[7]; return t; }})()", seconds=60
+        )
+        assert total == 28
+    assert not isolate.broken
+
+
 def test_eval_json_brings_back_structures(isolate):
     assert isolate.eval_json("({a: [1, 'x', null], b: true})") == {"a": [1, "x", None], "b": True}
 

@@ -37,3 +37,9 @@ def test_a_limit_that_is_not_a_positive_number_is_refused_by_name(field, value):
 
 def test_limits_are_hashable_values():
     assert {Limits(): 1}[Limits(eval_seconds=2.0)] == 1
+
+
+def test_the_memory_budget_is_twice_the_heap_limit_and_at_least_1_gib_more():
+    assert Limits(heap_bytes=2 * 2**30).memory_bytes == 4 * 2**30
+    assert DEFAULT_LIMITS.memory_bytes == 2 * 2**30
+    assert Limits(heap_bytes=64 * 2**20).memory_bytes == 1088 * 2**20
