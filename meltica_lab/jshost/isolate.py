@@ -254,32 +254,48 @@ class Isolate:
             raise _parse_v8_error(str(exc), stage="execute") from None
 
     async def _watched(self, code: str, limit: float) -> Any:
-        """Run ``code`` (on the racer's event loop) under the time limit and the memory budget."""
+        """Run ``code`` (on the racer's event loop) under the time limit and the memory budget.
+
+        A timer looks at the call every ``_WATCH_SECONDS``; to stop it, it cancels this task, which
+        makes mini-racer terminate the running JavaScript. A call shorter than one step costs two
+        reads of /proc and one timer, nothing more.
+        """
+        loop = self._loop
+        task = asyncio.current_task()
+        assert task is not None
         start = _resident_bytes()
         allowed = self.limits.memory_bytes - self._grown
-        call = asyncio.ensure_future(self._racer.eval_cancelable(code))
-        deadline = self._loop.time() + limit
+        deadline = loop.time() + limit
+        stops: list[BaseException] = []
+
+        def watch() -> None:
+            grown = _resident_bytes() - start
+            if grown > allowed:
+                stops.append(_MemoryStop(self._grown + grown))
+            elif loop.time() >= deadline:
+                stops.append(JSTimeoutException())
+            else:
+                timer[0] = loop.call_later(min(_WATCH_SECONDS, deadline - loop.time()), watch)
+                return
+            task.cancel()
+
+        timer = [loop.call_later(min(_WATCH_SECONDS, limit), watch)]
         try:
-            while not call.done():
-                remaining = deadline - self._loop.time()
-                if remaining <= 0:
-                    raise JSTimeoutException
-                await asyncio.wait((call,), timeout=min(_WATCH_SECONDS, remaining))
-                if not call.done() and _resident_bytes() - start > allowed:
-                    raise _MemoryStop(self._grown + _resident_bytes() - start)
+            result = await self._racer.eval_cancelable(code)
+        except asyncio.CancelledError:
+            if not stops:
+                raise
+            task.uncancel()
+            # V8 reports the stopped call later (see close)
+            self._cancelled_call_pending = True
+            raise stops[0] from None
         finally:
-            if not call.done():
-                # Cancelling the task makes mini-racer terminate the running JavaScript; the task
-                # itself ends at once, V8 reports the stopped call later (see close).
-                self._cancelled_call_pending = True
-                call.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await call
+            timer[0].cancel()
             self._grown += _resident_bytes() - start
         if self._grown > self.limits.memory_bytes:
             # a call that ended just past the budget, or memory held from call to call
             raise _MemoryStop(self._grown)
-        return call.result()
+        return result
 
     def eval_json(self, code: str, *, seconds: float | None = None) -> Any:
         """Evaluate an expression inside V8, ``JSON.stringify`` it there, and decode it here."""
