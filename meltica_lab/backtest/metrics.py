@@ -32,6 +32,13 @@ def drawdown(equity: np.ndarray, capital: float) -> tuple[np.ndarray, np.ndarray
 
 
 _NS_PER_DAY = 86_400 * 1_000_000_000
+_BLOCK = 1 << 16
+
+
+def _nanoseconds(index: pd.Index) -> np.ndarray:
+    """The times of a datetime index as int64 ns (``as_unit`` copies even when the unit is ns already)."""
+    times = pd.DatetimeIndex(index)
+    return (times if times.unit == "ns" else times.as_unit("ns")).asi8
 
 
 def sharpe_ratio(equity: pd.Series) -> float:
@@ -42,7 +49,7 @@ def sharpe_ratio(equity: pd.Series) -> float:
     """
     if equity.empty:
         return math.nan
-    times = pd.DatetimeIndex(equity.index).as_unit("ns").asi8
+    times = _nanoseconds(equity.index)
     # the last sample before each midnight from the first day's to the one after the last day's
     first, last = times[0] // _NS_PER_DAY, times[-1] // _NS_PER_DAY
     midnights = np.arange(first + 1, last + 2, dtype=np.int64) * _NS_PER_DAY
@@ -60,7 +67,7 @@ def exposure_share(equity: pd.DataFrame) -> float:
     if equity.empty:
         return 0.0
     held = equity["in_market"].to_numpy(dtype=bool)
-    times = pd.DatetimeIndex(equity.index).as_unit("ns").asi8
+    times = _nanoseconds(equity.index)
     span = times[-1] - times[0]
     if span <= 0:
         return float(held.mean())
@@ -77,12 +84,19 @@ def legacy_max_drawdown(equity: pd.DataFrame, capital: float) -> float:
     """The reference's drawdown: cash flow plus marked positions, peak starting at 0, fees ignored."""
     if equity.empty:
         return 0.0
-    legacy = equity["equity"].to_numpy() - capital
-    legacy += equity["fees"].to_numpy()
-    peak = np.maximum(legacy, 0.0)
-    np.maximum.accumulate(peak, out=peak)
-    peak -= legacy
-    return float(max(peak.max(), 0.0))
+    values, fees = equity["equity"].to_numpy(), equity["fees"].to_numpy()
+    # block by block, the running peak carried over: temporaries of one block, not of every event
+    # (the same maxima and differences, so the same float)
+    peak, worst = 0.0, []
+    for start in range(0, len(values), _BLOCK):
+        legacy = values[start : start + _BLOCK] - capital
+        legacy += fees[start : start + _BLOCK]
+        running = np.maximum(legacy, peak)
+        np.maximum.accumulate(running, out=running)
+        peak = running[-1]
+        running -= legacy
+        worst.append(running.max())
+    return float(max(np.max(worst), 0.0))
 
 
 def summarise(

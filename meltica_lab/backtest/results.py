@@ -21,9 +21,13 @@ if TYPE_CHECKING:
 _NS_PER_MS = 1_000_000
 
 
+_UTC_NS = pd.DatetimeTZDtype("ns", "UTC")
+
+
 def _utc(ns: np.ndarray, name: str = "time") -> pd.DatetimeIndex:
-    """int64 nanoseconds as a UTC DatetimeIndex (no copy of the values)."""
-    return pd.DatetimeIndex(ns.astype(np.int64, copy=False).view("datetime64[ns]"), name=name).tz_localize("UTC")
+    """int64 nanoseconds since the epoch as a UTC DatetimeIndex over the same memory (integers with a
+    zoned dtype are UTC instants: unlike ``tz_localize``, nothing is copied)."""
+    return pd.DatetimeIndex(ns.astype(np.int64, copy=False), dtype=_UTC_NS, copy=False, name=name)
 
 
 def _times(ms: np.ndarray, rem: np.ndarray, name: str = "time") -> pd.DatetimeIndex:
@@ -91,25 +95,27 @@ def orders_frame(snapshot: SessionSnapshot, instance_id: str) -> pd.DataFrame:
     )
 
 
-def _per_event(event: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
-    """Running total, after each of ``n`` events, of ``weights`` booked at ``event`` indices.
+def _steps(event: np.ndarray, weights: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Running total, over ``n`` events, of ``weights`` booked at ``event`` indices: as its levels and
+    how many events each lasts (``np.repeat`` of the two is the total after every event).
 
     Fills are few and events many: the totals change only at the events that booked something, so
     they are summed per such event in booking order, accumulated, and repeated over the events up to
     the next change. The additions are those of a cumulative sum over every event (adding 0.0
-    changes no value), so the floats are the same to the bit.
+    changes no value), so the floats are the same to the bit. A test on the totals is a test on the
+    levels, repeated: no float array of n for a boolean one.
     """
     if len(event) == 0:
         # numpy's bincount of nothing is integer: zeros of that type, as the results always had
-        return np.zeros(n, dtype=np.bincount(event, weights=weights).dtype)
+        return np.zeros(1, dtype=np.bincount(event, weights=weights).dtype), np.array([n])
     keep = event < n
     event, weights = event[keep], weights[keep]
     if len(event) == 0:
-        return np.zeros(n)
+        return np.zeros(1), np.array([n])
     booked, slot = np.unique(event, return_inverse=True)
     totals = np.cumsum(np.bincount(slot, weights=weights, minlength=len(booked)))
     lengths = np.diff(np.concatenate(([0], booked, [n])))
-    return np.repeat(np.concatenate(([0.0], totals)), lengths)
+    return np.concatenate(([0.0], totals)), lengths
 
 
 def equity_frame(snapshot: SessionSnapshot, capital: float) -> pd.DataFrame:
@@ -123,11 +129,12 @@ def equity_frame(snapshot: SessionSnapshot, capital: float) -> pd.DataFrame:
     was_open = fills.groupby("symbol")["open"].shift(fill_value=False).to_numpy(dtype=bool)
     opened = fills["open"].to_numpy(dtype=np.float64) - was_open.astype(np.float64)
     absolute, percent = drawdown(snapshot.equity, capital)
+    held, lengths = _steps(event, opened, n)
     return pd.DataFrame(
         {
             "equity": snapshot.equity,
-            "fees": _per_event(event, c["fee"], n),
-            "in_market": _per_event(event, opened, n) > 0.5,
+            "fees": np.repeat(*_steps(event, c["fee"], n)),
+            "in_market": np.repeat(held > 0.5, lengths),
             "drawdown": absolute,
             "drawdown_pct": percent,
         },

@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from meltica_lab.backtest.events import VALUE_COLUMNS, MarketEvents
+from meltica_lab.backtest.events import MarketEvents
 from meltica_lab.backtest.options import SessionOptions
 from meltica_lab.errors import StrategyRuntimeError
 from meltica_lab.jshost.isolate import Isolate, JSError, JSLimitError
@@ -310,8 +310,8 @@ class StrategySession:
             inputs["symbol"][:n] = symbol_map[part.symbol]
             inputs["provider"][:n] = provider_map[part.provider]
             inputs["side"][:n] = part.side
-            for k in range(VALUE_COLUMNS):
-                inputs[f"v{k}"][:n] = part.values[k]
+            for k, row in enumerate(part.value_rows):
+                inputs[f"v{k}"][:n] = np.nan if row is None else row
             self._eval(f"__mlabHost.runChunk({n})", "")
             if not self.options.bare:
                 equity[start : start + n] = inputs["equity"][:n]

@@ -74,7 +74,6 @@ PROVENANCE_COLUMNS = (
 RANK_BY = ("Return [%]", "Max. Drawdown [%]")
 """:func:`best_first` order: highest return net of fees, then smallest drawdown, then run number."""
 
-_EVENT_COLUMNS = ("ts", "kind", "symbol", "provider", "side", "values")
 _DATASETS_PER_WORKER = 4
 _RESERVED = frozenset((*IDENTITY_COLUMNS, *PROVENANCE_COLUMNS))
 
@@ -187,8 +186,10 @@ class _SharedData:
 def _share(market: MarketData, scratch: Path) -> _SharedData:
     """Write ``market`` under ``scratch`` once per distinct content (a rename makes it appear whole)."""
     events = market.events
+    arrays = {name: np.ascontiguousarray(array) for name, array in events.arrays().items()}
     meta = json.dumps(
         {
+            "columns": list(arrays),
             "symbols": list(events.symbols),
             "providers": list(events.providers),
             "sha256": market.sha256,
@@ -202,7 +203,6 @@ def _share(market: MarketData, scratch: Path) -> _SharedData:
         },
         sort_keys=True,
     )
-    arrays = {name: np.ascontiguousarray(getattr(events, name)) for name in _EVENT_COLUMNS}
     digest = hashlib.sha256(meta.encode())
     for name, array in arrays.items():
         digest.update(f"{name}:{array.dtype.str}:{array.shape}".encode())
@@ -223,14 +223,14 @@ def _open_shared(shared: _SharedData) -> MarketData:
     directory = Path(shared.directory)
     try:
         meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
-        columns = {name: np.load(directory / f"{name}.npy", mmap_mode="r") for name in _EVENT_COLUMNS}
+        columns = {name: np.load(directory / f"{name}.npy", mmap_mode="r") for name in meta["columns"]}
     except OSError as exc:
         raise DataError(
             f"{directory}: the sweep's market data cannot be read on worker {_worker_name()} ({exc.strerror}); "
             "pass scratch= a directory that every worker can read",
             path=str(directory),
         ) from None
-    events = MarketEvents(**columns, symbols=tuple(meta["symbols"]), providers=tuple(meta["providers"]))
+    events = MarketEvents.from_arrays(columns, tuple(meta["symbols"]), tuple(meta["providers"]))
     return MarketData(
         events=events,
         sha256=meta["sha256"],

@@ -26,11 +26,11 @@ from meltica_lab.data.model import BadRow, MarketData, SourceFile
 from meltica_lab.data.source import file_sha256
 from meltica_lab.version import __version__
 
-CACHE_LAYOUT = 1
-"""Bump when what an entry holds changes: older entries are then ignored."""
+CACHE_LAYOUT = 2
+"""Bump when what an entry holds changes: older entries are then ignored. 2: one file per value row
+present (``v0.npy``..), an absent row (NaN throughout) in none."""
 MIN_BYTES = 1 << 20
 """Files smaller than this are read directly: parsing them is as quick as mapping them."""
-_COLUMNS = ("ts", "kind", "symbol", "provider", "side", "values")
 
 
 def default_data_cache_dir() -> Path:
@@ -91,8 +91,8 @@ class DataCache:
         entry = self.directory / "entries" / key
         try:
             meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
-            columns = {name: np.load(entry / f"{name}.npy", mmap_mode="r") for name in _COLUMNS}
-            events = MarketEvents(**columns, symbols=tuple(meta["symbols"]), providers=tuple(meta["providers"]))
+            columns = {name: np.load(entry / f"{name}.npy", mmap_mode="r") for name in meta["columns"]}
+            events = MarketEvents.from_arrays(columns, tuple(meta["symbols"]), tuple(meta["providers"]))
             return MarketData(
                 events=events,
                 sha256=meta["sha256"],
@@ -123,9 +123,11 @@ class DataCache:
             return  # the cache is not writable: reading still works, it is only slower next time
         try:
             events = data.events
-            for name in _COLUMNS:
-                np.save(staging / f"{name}.npy", np.ascontiguousarray(getattr(events, name)))
+            columns = events.arrays()
+            for name, array in columns.items():
+                np.save(staging / f"{name}.npy", np.ascontiguousarray(array))
             meta = {
+                "columns": list(columns),
                 "symbols": list(events.symbols),
                 "providers": list(events.providers),
                 "sha256": data.sha256,

@@ -62,30 +62,24 @@ class Problems:
         return [(r + 1, column, reason if isinstance(reason, str) else reason(r)) for r, column, reason in rows]
 
 
-def numbers(column: pa.ChunkedArray, name: str, problems: Problems, out: np.ndarray | None = None) -> np.ndarray:
-    """float64 values (in ``out`` when given), NaN where missing; text that is not a number, and
-    infinities, are flagged."""
+def numbers(column: pa.ChunkedArray, name: str, problems: Problems) -> np.ndarray:
+    """float64 values, NaN where missing; text that is not a number, and infinities, are flagged."""
     kind = column.type
     if pa.types.is_floating(kind) or pa.types.is_integer(kind) or pa.types.is_decimal(kind):
         # unsafe: an integer beyond 2^53 becomes the nearest float, as any number in a CSV would
-        values = np.empty(len(column)) if out is None else out
+        values = np.empty(len(column))
         start = 0
         for chunk in column.cast(pa.float64(), safe=False).chunks:
             values[start : start + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
             start += len(chunk)
     elif pa.types.is_null(kind):
-        values = np.empty(len(column)) if out is None else out
-        values[:] = np.nan
-        return values
+        return np.full(len(column), np.nan)
     else:
         text = pd.Series(column.to_numpy(zero_copy_only=False), dtype=object)
         values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, copy=True)
         blank = text.isna().to_numpy() | (text.astype(str).str.strip() == "").to_numpy()
         problems.flag(np.isnan(values) & ~blank, name, "not a number")
         values[blank] = np.nan
-        if out is not None:
-            out[:] = values
-            values = out
     problems.flag(np.isinf(values), name, "not a finite number")
     return values
 

@@ -17,7 +17,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from meltica_lab.data.cache import DataCache
-from meltica_lab.data.events import MarketEvents, concat_events
+from meltica_lab.data.events import VALUE_COLUMNS, MarketEvents, concat_events
 from meltica_lab.data.model import BadRow, MarketData
 from meltica_lab.data.read import ReadOptions, read_file
 from meltica_lab.errors import DataError, UsageError
@@ -69,7 +69,7 @@ def _same(a: MarketEvents, b: MarketEvents) -> bool:
         and np.array_equal(a.ts, b.ts)
         and np.array_equal(a.kind, b.kind)
         and np.array_equal(a.side, b.side)
-        and np.array_equal(a.values, b.values, equal_nan=True)
+        and all(np.array_equal(a.value(k), b.value(k), equal_nan=True) for k in range(VALUE_COLUMNS))
     )
 
 

@@ -174,7 +174,7 @@ def describe_market_data(data: MarketData) -> DataDescription:
     used = np.unique(events.symbol) if n else np.array([], dtype=np.int32)
     bar_ns = 0
     if n and (events.kind == KLINE).all():
-        lengths = events.values[5][events.values[5] > 0]  # the bar length in ms
+        lengths = events.value(5)[events.value(5) > 0]  # the bar length in ms
         bar_ns = int(np.median(lengths) * 1_000_000) if len(lengths) else 0
     gaps, gap_count, threshold = _gaps(events.ts, bar_ns)
     return DataDescription(

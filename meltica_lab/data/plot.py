@@ -19,13 +19,13 @@ MAX_POINTS = 20_000
 
 def _prices(data: MarketData) -> np.ndarray:
     """Per event: the trade price, the ticker's mid (else its last price), the bar's close."""
-    values, kind = data.events.values, data.events.kind
-    mid = (values[1] + values[2]) / 2
+    value, kind = data.events.value, data.events.kind
+    mid = (value(1) + value(2)) / 2
     out = np.full(len(kind), np.nan)
-    out[kind == TRADE] = values[0][kind == TRADE]
+    out[kind == TRADE] = value(0)[kind == TRADE]
     tickers = kind == TICKER
-    out[tickers] = np.where(np.isnan(mid[tickers]), values[0][tickers], mid[tickers])
-    out[kind == KLINE] = values[3][kind == KLINE]
+    out[tickers] = np.where(np.isnan(mid[tickers]), value(0)[tickers], mid[tickers])
+    out[kind == KLINE] = value(3)[kind == KLINE]
     return out
 
 

@@ -198,8 +198,12 @@ def _line_numbers(file: DataFile, rows: Sequence[int], skip: int) -> dict[int, i
 
 def _digest(events: MarketEvents) -> str:
     digest = hashlib.sha256()
-    for array in (events.ts, events.kind, events.symbol, events.provider, events.side, events.values):
+    for array in (events.ts, events.kind, events.symbol, events.provider, events.side):
         digest.update(np.ascontiguousarray(array).data)
+    # the bytes of the (6, n) value array, row by row, without making it
+    for k in range(VALUE_COLUMNS):
+        for block in events.value_blocks(k):
+            digest.update(block.data)
     digest.update("\x00".join((*events.symbols, "|", *events.providers)).encode())
     return hash_text(digest)
 
@@ -229,9 +233,8 @@ def build(table: pa.Table, fmt: Format, layout: Layout, options: ReadOptions, so
         return mapping.get(canonical, canonical)
 
     kind = fmt.kind
-    # each row is written once: a column read into it, or NaN (first writes of fresh memory are
-    # what reading a large dump costs most)
-    values = np.empty((VALUE_COLUMNS, n))
+    # a row the format has no column for stays absent (NaN in no memory: four of six for trades)
+    values: list[np.ndarray | None] = [None] * VALUE_COLUMNS
     opened = None
     if fmt.bar_from_open:
         opened, unit = conv.times(
@@ -250,10 +253,9 @@ def build(table: pa.Table, fmt: Format, layout: Layout, options: ReadOptions, so
     for k, canonical in enumerate(_VALUE_SLOTS[kind]):
         data = column(canonical) if canonical else None
         if data is None:
-            values[k] = np.nan
             continue
         name = label(canonical)
-        numbers = conv.numbers(data, name, problems, out=values[k])
+        numbers = values[k] = conv.numbers(data, name, problems)
         if canonical in _REQUIRED[kind]:
             problems.flag(np.isnan(numbers), name, "missing value")
         # NaN compares false: a missing optional value passes these checks
@@ -293,7 +295,7 @@ def build(table: pa.Table, fmt: Format, layout: Layout, options: ReadOptions, so
         symbol=symbol_codes,
         provider=provider_codes,
         side=side,
-        values=values,
+        value_rows=tuple(values),
         symbols=symbols,
         providers=providers,
     )

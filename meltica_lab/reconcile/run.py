@@ -108,14 +108,12 @@ def as_live_records(live: LiveSource, *, instance: str | None = None) -> LiveRec
 def market_prices(events: MarketEvents) -> pd.DataFrame:
     """One price per market event (trade price; a ticker's last price, else its mid; a bar's close)
     with its symbol, over a UTC time index."""
-    values = events.values
-    price = values[0].copy()
+    value = events.value
+    price = value(0).copy()
     ticker = events.kind == TICKER
-    price[ticker] = np.where(
-        np.isfinite(values[0][ticker]), values[0][ticker], (values[1][ticker] + values[2][ticker]) / 2
-    )
+    price[ticker] = np.where(np.isfinite(value(0)[ticker]), value(0)[ticker], (value(1)[ticker] + value(2)[ticker]) / 2)
     kline = events.kind == KLINE
-    price[kline] = values[3][kline]
+    price[kline] = value(3)[kline]
     names = np.asarray(events.symbols, dtype=object)[events.symbol.astype(np.int64)] if len(events) else []
     index = pd.DatetimeIndex(events.ts.view("datetime64[ns]"), name="time").tz_localize("UTC")
     return pd.DataFrame({"symbol": names, "price": price}, index=index)
