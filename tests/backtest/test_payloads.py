@@ -273,9 +273,9 @@ def test_spread_object_assign_and_object_keys_see_every_field_of_event_and_paylo
 
 
 def test_a_market_payload_formats_its_fields_when_read_and_assigning_one_keeps_its_place():
-    # The decimal and time fields are own accessors that format when read (issue 12: formatting
-    # them for every event cost more than the handler); assigning one makes it a plain own value in
-    # the same place, as on a plain object, and later events are not affected.
+    # The decimals are formatted when first read (issue 12: formatting them for every event cost
+    # more than the handler); assigning one keeps it in its place, as on a plain object, and later
+    # events are not affected.
     source = module(
         "return { onTrade(c, e, p) { log('price' in p && 'tradeId' in p, Object.keys(p).join(','));"
         " p.price = 7; log(p.price, typeof p.price, Object.keys(p).join(','), JSON.stringify({ ...p }),"
@@ -288,6 +288,67 @@ def test_a_market_payload_formats_its_fields_when_read_and_assigning_one_keeps_i
         f'"timestamp":"2023-01-01T00:00:0%dZ"}} true 0.25 true'
     )
     assert lines == [f"true {keys}", first % 0, f"true {keys}", first % 1]
+
+
+# Each kind's payload, and a look at it that happens before any decimal field is read.
+FIRST_LOOKS = {
+    "descriptor": "const d = Object.getOwnPropertyDescriptor(p, KEY); return [d.value, d.writable, d.enumerable];",
+    "descriptors": "return Object.values(Object.getOwnPropertyDescriptors(p)).map((d) => d.value);",
+    "entries": "return Object.entries(p);",
+    "frozen": "Object.freeze(p); return [Object.isFrozen(p), p[KEY], Object.keys(p).length];",
+    "deleted": "delete p[KEY]; return [KEY in p, Object.keys(p).length, JSON.stringify(p)];",
+    "defined": "Object.defineProperty(p, 'extra', { value: 1, enumerable: true }); return JSON.stringify(p);",
+    "prototype": "return [Object.getPrototypeOf(p) === Object.prototype, typeof p, Array.isArray(p), KEY in p];",
+}
+FIRST_DECIMAL = {"Trade": "price", "Ticker": "bid_price", "KlineSummary": "close_price"}
+
+
+@pytest.mark.parametrize("look", list(FIRST_LOOKS))
+@pytest.mark.parametrize("kind", ["Trade", "Ticker", "KlineSummary"])
+def test_a_payload_looked_at_before_any_field_is_read_shows_its_formatted_decimals(kind, look):
+    # Whatever a strategy does first with a payload, it sees what a plain object with the decimals
+    # written as text shows: the same look at a plain copy (made in an earlier run) is the reference.
+    handler, data = KINDS[kind]
+    plain = log_lines(run_session(module(f"return {{ {handler}(c, e, p) {{ log(JSON.stringify(p)); }} }};"), data))[0]
+    body = FIRST_LOOKS[look].replace("KEY", json.dumps(FIRST_DECIMAL[kind]))
+    source = module(
+        f"const look = (p) => {{ {body} }};"
+        f" return {{ {handler}(c, e, p) {{ log(JSON.stringify(look(p))); log(JSON.stringify(look({plain}))); }} }};"
+    )
+    seen, expected = log_lines(run_session(source, data))
+    assert seen == expected, (kind, look)
+    assert json.loads(expected) not in ([], None)
+
+
+def test_payloads_keep_their_values_when_the_strategy_copies_every_one():
+    # A strategy that copies whole payloads gets plain objects after its first few dozen copies
+    # (spreading a Proxy costs microseconds): the values are the same before and after.
+    prices = [100.0 + k / 4 for k in range(200)]
+    source = module("return { onTrade(c, e, p) { const copy = { ...p }; log(copy.price, copy.quantity, p.price); } };")
+    lines = log_lines(run_session(source, trades(prices, [0.5 + k for k in range(200)])))
+    assert lines == [f"{p:g} {0.5 + k:g} {p:g}" for k, p in enumerate(prices)]
+
+
+def test_a_strategy_that_replaces_proxy_and_reflect_still_gets_true_payloads():
+    source = module(
+        "globalThis.Proxy = function () { throw new Error('no'); };"
+        " Reflect.get = () => 'forged'; Reflect.getOwnPropertyDescriptor = () => undefined;"
+        " return { onTrade(c, e, p) {"
+        " log(p.price, p.quantity, Object.keys(p).length, JSON.stringify({ ...p }).length > 0); } };"
+    )
+    assert log_lines(run_session(source, trades([1.5, 2.25], 0.125))) == ["1.5 0.125 6 true", "2.25 0.125 6 true"]
+
+
+def test_reading_only_the_side_and_time_of_a_trade_leaves_its_decimals_for_later():
+    # The payload formats on the first decimal read, and not earlier: reading it later still gives
+    # the event's own values, even after more events have run.
+    source = module(
+        "const kept = []; return { onTrade(c, e, p) { kept.push(p); log(p.side, p.timestamp, p.tradeId === '');"
+        " if (kept.length === 3) log(kept.map((k) => k.price + '/' + k.quantity).join(' ')); } };"
+    )
+    lines = log_lines(run_session(source, trades([1.5, 2.5, 3.5], [1.0, 2.0, 3.0], side=["buy", "sell", "buy"])))
+    assert lines[-1] == "1.5/1 2.5/2 3.5/3"
+    assert lines[0] == "Buy 2023-01-01T00:00:00Z true" and lines[1].startswith("Sell ")
 
 
 def test_iso_times_match_numpy_across_minute_hour_day_and_year_boundaries():
