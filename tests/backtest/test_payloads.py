@@ -351,10 +351,12 @@ def test_reading_only_the_side_and_time_of_a_trade_leaves_its_decimals_for_later
     assert lines[0] == "Buy 2023-01-01T00:00:00Z true" and lines[1].startswith("Sell ")
 
 
-def test_iso_times_match_numpy_across_minute_hour_day_and_year_boundaries():
+def test_iso_times_match_numpy_across_second_minute_hour_day_and_year_boundaries():
     rng = np.random.default_rng(1)
     edges = [T0 - 1, T0, T0 + 59 * SECOND + 999_999_999, T0 + 60 * SECOND, 1_704_067_199_999_999_999]
-    stamps = sorted({*edges, *(T0 + rng.integers(0, 400 * 86_400 * SECOND, 300)).tolist()})
+    # events a few ms or ns apart within one second and across the next, some at the same instant
+    close = [T0 + 5 * SECOND + k * 250_000 for k in range(12)] + [T0 + 7 * SECOND - 1, T0 + 7 * SECOND]
+    stamps = sorted([*edges, *close, *close[:3], *(T0 + rng.integers(0, 400 * 86_400 * SECOND, 300)).tolist()])
     data = pd.DataFrame({"timestamp": stamps, "price": 1.0, "quantity": 1.0})
     lines = log_lines(run_session(module("return { onTrade(c, e, p) { log(p.timestamp); } };"), data))
     expected = []
