@@ -210,12 +210,12 @@ def backtest_revision(
         symbols=events.symbols,
         active_symbol=active,
         start_ns=events.start_ns,
+        providers=events.providers,
     ) as session:
         with tqdm(total=len(events), disable=not settings.progress, delay=1.0, unit="ev", desc=revision.name) as bar:
             session.feed(events, on_chunk=bar.update)
         del events
-        session.finish()
-        snapshot = session.snapshot()
+        snapshot = session.finish()
         v8_version = session.v8_version
         crossings = session.crossings
 

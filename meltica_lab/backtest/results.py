@@ -118,16 +118,24 @@ def _steps(event: np.ndarray, weights: np.ndarray, n: int) -> tuple[np.ndarray, 
     return np.concatenate(([0.0], totals)), lengths
 
 
+def _before_in_symbol(symbol: np.ndarray, flags: np.ndarray) -> np.ndarray:
+    """For each fill, ``flags`` of the fill before it of the same symbol (False for a symbol's first)."""
+    order = np.argsort(symbol, kind="stable")
+    ranked, flagged = symbol[order], flags[order]
+    before = np.zeros(len(flags), dtype=bool)
+    before[order[1:]] = flagged[:-1] & (ranked[1:] == ranked[:-1])
+    return before
+
+
 def equity_frame(snapshot: SessionSnapshot, capital: float) -> pd.DataFrame:
     """After every market event: mark-to-market equity, cumulative fees, whether any position is
     open (``in_market``), drawdown from the running peak (absolute and %)."""
     n = len(snapshot.equity)
     c = _columns(snapshot.fills, FILL_COLUMNS)
     event = c["event"].astype(np.int64)
-    fills = pd.DataFrame({"symbol": c["symbol"], "open": c["position"] != 0})
     # symbols with an open position: +1 when a fill opens one, -1 when a fill closes it
-    was_open = fills.groupby("symbol")["open"].shift(fill_value=False).to_numpy(dtype=bool)
-    opened = fills["open"].to_numpy(dtype=np.float64) - was_open.astype(np.float64)
+    is_open = c["position"] != 0
+    opened = is_open.astype(np.float64) - _before_in_symbol(c["symbol"], is_open).astype(np.float64)
     absolute, percent = drawdown(snapshot.equity, capital)
     held, lengths = _steps(event, opened, n)
     return pd.DataFrame(

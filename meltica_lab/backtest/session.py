@@ -3,9 +3,10 @@
 The event loop, the exchange, the analytics and the strategy all run inside V8 (ARCHITECTURE
 decision 1). Python allocates nothing per event: the chunk columns are typed arrays created in V8
 once and filled from numpy through shared memoryviews, then one ``runChunk(n)`` call runs the chunk
-(decision 2). Results accumulate in V8 and come back as memoryviews (tables) and one JSON document
-(counters, logs, errors). Sessions take input incrementally with :meth:`StrategySession.feed`, so a
-backtest and a live runtime can drive the same host; :meth:`snapshot` can be taken at any time.
+(decision 2). Results accumulate in V8 and come back in one call: the tables as a memoryview and
+one JSON document (counters, logs, errors). Sessions take input incrementally with
+:meth:`StrategySession.feed`, so a backtest and a live runtime can drive the same host;
+:meth:`snapshot` can be taken at any time.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import numpy as np
 
@@ -54,7 +55,9 @@ RUNTIME_FILES = (
 """The JS runtime, in load order; each file adds one part to the host's private namespace ``M``."""
 HOST_ENTRY = "__mlabHost"
 """The script-level constant the host's API is bound to (see :func:`meltica_lab.jshost.scripts.host_script`)."""
+_T = TypeVar("_T")
 _NS_PER_MS = 1_000_000
+_TABLES = "__mlabHost.tables()"
 _NUMBER = (int, float)
 # What the results are built from. The host builds the summary with built-ins the strategy shares
 # (Object.assign, the prototypes), so a strategy that replaced them can leave holes in it: those must
@@ -150,7 +153,9 @@ class StrategySession:
     ``source`` is the verified module text (read it with ``Revision.read_source()``), ``config`` the
     already coerced config handed to ``create(env)``. ``symbols`` pre-declares symbols; the first one
     (or ``active_symbol``) is the active symbol before any event, for orders placed in ``create``.
-    ``start_ns`` is the simulation time ``create`` sees. ``crossings`` counts Python -> V8 calls.
+    ``start_ns`` is the simulation time ``create`` sees. ``providers`` pre-declares data providers
+    (their codes are then set up with the host, not by the first :meth:`feed`). ``crossings`` counts
+    Python -> V8 calls.
 
     A strategy that passes the time limit (``limits.call_seconds`` per chunk, ``eval_seconds`` for
     ``create``) or the heap limit raises :class:`JSLimitError` (a :class:`StrategyRuntimeError`)
@@ -169,6 +174,7 @@ class StrategySession:
         symbols: tuple[str, ...] = (),
         active_symbol: str | None = None,
         start_ns: int = 0,
+        providers: tuple[str, ...] = (),
     ) -> None:
         self.name = name
         self.options = options
@@ -182,7 +188,7 @@ class StrategySession:
         self._equity_ts: list[np.ndarray] = []
         self._isolate = Isolate(limits)
         try:
-            self._start(source, tag, config, symbols, active_symbol, start_ns)
+            self._start(source, tag, config, symbols, active_symbol, start_ns, providers)
         except BaseException:
             self._isolate.close()
             raise
@@ -195,15 +201,17 @@ class StrategySession:
         symbols: tuple[str, ...],
         active_symbol: str | None,
         start_ns: int,
+        providers: tuple[str, ...],
     ) -> None:
         options = self.options
         declared = tuple(dict.fromkeys((*symbols, *((active_symbol,) if active_symbol else ())))) or ("",)
         self._symbols = {s: i for i, s in enumerate(declared)}
+        self._providers = {p: i for i, p in enumerate(dict.fromkeys(providers))}
         start_ms, start_rem = divmod(start_ns, _NS_PER_MS)
         settings = {
             "instanceId": options.instance_id,
             "providers": list(options.providers),
-            "dataProviders": [],
+            "dataProviders": list(self._providers),
             "symbols": list(declared),
             "activeSymbol": self._symbols[active_symbol or declared[0]],
             "makerFee": options.fees.maker,
@@ -247,9 +255,13 @@ class StrategySession:
         return self.handlers[code] if 0 < code < len(self.handlers) else fallback
 
     def _eval(self, code: str, during: str, *, seconds: float | None = None) -> Any:
+        return self._guarded(lambda: self._isolate.eval(code, seconds=seconds), during)
+
+    def _guarded(self, call: Callable[[], _T], during: str) -> _T:
+        """One call into V8, its failures raised as errors naming the strategy and the handler."""
         self.crossings += 1
         try:
-            return self._isolate.eval(code, seconds=seconds)
+            return call()
         except JSLimitError as exc:
             self.failed = True
             handler = self._handler_now(during or "host")
@@ -320,14 +332,20 @@ class StrategySession:
             if on_chunk is not None:
                 on_chunk(n)
 
-    def finish(self) -> None:
-        """End of data: deliver queued reports, expire resting orders, deliver their reports."""
-        self._eval("__mlabHost.finish()", "")
+    def finish(self) -> SessionSnapshot:
+        """End of data: deliver queued reports, expire resting orders, deliver their reports; returns
+        the :meth:`snapshot` after it (one V8 call for both)."""
+        return self._results(f"__mlabHost.finish(), {_TABLES}")
 
     def snapshot(self) -> SessionSnapshot:
         """Copies of the result tables and the summary as they are now."""
+        return self._results(_TABLES)
 
-        view = self._eval("__mlabHost.tables()", "")
+    def _results(self, tables: str) -> SessionSnapshot:
+        """The tables the code ``tables`` gives and the summary after it, from one call into V8, as a
+        snapshot; anything out of shape is refused, naming the part."""
+        fields = {"tables": tables, "summary": "__mlabHost.summary()"}
+        view, text = self._guarded(lambda: self._isolate.eval_fields(fields), "")
         if not isinstance(view, memoryview) or view.nbytes % 8 or view.nbytes < 8:
             self._unreadable("result tables")
         values = np.frombuffer(view, dtype=np.float64)
@@ -337,9 +355,9 @@ class StrategySession:
             self._unreadable("result tables")
         fills = values[1:split].reshape(-1, len(FILL_COLUMNS)).copy()
         orders = values[split:].reshape(-1, len(ORDER_COLUMNS)).copy()
-        summary = self._summary()
+        summary = self._summary(text)
         # Codes index Python-side tables: one out of range (or NaN) would fail deep in the results.
-        for where, values, size in (
+        for where, codes, size in (
             ("fills.order", fills[:, FILL_COLUMNS.index("order")], len(orders)),
             ("fills.symbol", fills[:, FILL_COLUMNS.index("symbol")], len(summary["symbols"])),
             ("fills.event", fills[:, FILL_COLUMNS.index("event")], 2**53),
@@ -348,7 +366,7 @@ class StrategySession:
             ("orders.state", orders[:, ORDER_COLUMNS.index("state")], len(ORDER_STATES)),
             ("orders.reason", orders[:, ORDER_COLUMNS.index("reason")] + 1, len(summary["reasons"]) + 1),
         ):
-            if not np.all((values >= 0) & (values < size) & (values == np.trunc(values))):
+            if not np.all((codes >= 0) & (codes < size) & (codes == np.trunc(codes))):
                 self._unreadable(where)
         return SessionSnapshot(
             fills=fills,
@@ -365,8 +383,10 @@ class StrategySession:
             strategy=self.name,
         )
 
-    def _summary(self) -> dict[str, Any]:
-        summary = json.loads(self._eval("__mlabHost.summary()", ""))
+    def _summary(self, text: Any) -> dict[str, Any]:
+        if not isinstance(text, str):
+            self._unreadable("summary")
+        summary = json.loads(text)
         hole = _misfit(summary, _SUMMARY_SHAPE, "summary")
         if hole is not None:
             self._unreadable(hole)

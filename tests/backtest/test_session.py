@@ -1,0 +1,64 @@
+"""StrategySession's calls into V8: how many a run makes, and that fewer calls give the same results."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from meltica_lab.backtest import run_backtest
+from meltica_lab.backtest.data import load_market_data
+from meltica_lab.backtest.options import SessionOptions
+from meltica_lab.backtest.session import SessionSnapshot, StrategySession
+from tests.backtest.conftest import module, register, trades
+
+# a limit buy that rests on the first trade and fills later, and a market sell: fills, orders, logs
+TRADER = module(
+    "let n = 0; return { onTrade(ctx, evt, p, price) { n++; log('trade', n, price);"
+    " if (n === 1) rt.submitOrder('', 'buy', 2, 95);"
+    " if (n === 4) rt.submitMarketOrder('', 'sell', 1); } };",
+    name="trader",
+)
+PRICES = [100.0, 99.0, 94.0, 96.0, 97.0]
+
+
+def _session(data, **kwargs) -> StrategySession:
+    events = load_market_data(data).events
+    return StrategySession(
+        TRADER, name="trader", tag="v1.0.0", config={}, options=SessionOptions(), symbols=events.symbols, **kwargs
+    )
+
+
+def _same(a: SessionSnapshot, b: SessionSnapshot) -> None:
+    for name in ("fills", "orders", "equity", "equity_ts"):
+        assert np.array_equal(getattr(a, name), getattr(b, name), equal_nan=True), name
+    assert a.summary == b.summary
+
+
+def test_finish_returns_the_results_a_snapshot_after_it_gives():
+    data = trades(PRICES)
+    with _session(data) as session:
+        session.feed(load_market_data(data).events)
+        finished = session.finish()
+        later = session.snapshot()
+    assert len(finished.fills) == 2 and finished.summary["journal"]["logs"]["text"][0] == "trade 1 100"
+    _same(finished, later)
+
+
+def test_providers_declared_up_front_give_the_codes_the_first_feed_would_and_save_a_call():
+    data = trades(PRICES, provider=["p2", "p1", "p2", "p1", "p2"])
+    events = load_market_data(data).events
+    results, calls = [], []
+    for providers in ((), events.providers):
+        with _session(data, providers=providers) as session:
+            session.feed(events)
+            results.append(session.finish())
+            calls.append(session.crossings)
+    _same(*results)
+    # host and init, load, the chunk (+ the tables of providers when not declared), finish with results
+    assert calls == [5, 4]
+
+
+def test_a_backtest_of_one_chunk_calls_into_v8_four_times(root):
+    register(root, "trader", "v1.0.0", TRADER)
+    result = run_backtest("trader", trades(PRICES), root=root, progress=False)
+    assert len(result.fills) == 2
+    assert result.provenance["python_to_v8_calls"] == 4
