@@ -5,6 +5,7 @@ Not a benchmark itself: ``python benchmarks/_common.py`` does nothing.
 
 from __future__ import annotations
 
+import gc
 import resource
 import statistics
 import time
@@ -64,11 +65,14 @@ def timed_pair(
     """Median wall times of ``repeat`` alternating runs of two actions, and their last results.
 
     Alternating keeps a ratio between the two fair on a shared machine: both see the same load.
+    Each run starts with the garbage of the one before collected (untimed), so that neither pays
+    for the other's: a peer backtester leaves millions of cyclic objects behind.
     """
     times: tuple[list[float], list[float]] = ([], [])
     results: list[Any] = [None, None]
     for _ in range(repeat):
         for k, action in enumerate((first, second)):
+            gc.collect()
             started = time.perf_counter()
             results[k] = action()
             times[k].append(time.perf_counter() - started)

@@ -13,9 +13,10 @@ position closes at ``take_profit`` or ``stop_loss`` from its entry. Each trade i
 their indicators are computed once with pandas (as their documentation recommends), so what is
 timed is their event loop and bookkeeping, as it is for meltica-lab, whose run_backtest is timed
 as a whole from the DataFrame. Fills differ in detail (the peers fill at the next bar), so trades
-are printed, not compared. Ratios are meltica-lab's events/s over the peer's, in this process.
+are printed, not compared. Ratios are meltica-lab's events/s over the peer's, in this process, each the median of
+``--repeat`` runs alternating with the peer's (both see the same machine load).
 
-Run: ``.venv/bin/python benchmarks/peers.py [--sizes 1000000 100000] [--backtrader-max 100000]``
+Run: ``.venv/bin/python benchmarks/peers.py [--sizes 1000000 100000] [--repeat 3] [--backtrader-max 100000]``
 (backtrader runs at ~20k bars/s: above ``--backtrader-max`` it is skipped and says so).
 """
 
@@ -26,12 +27,11 @@ import contextlib
 import importlib.util
 import io
 import sys
-import time
 import warnings
 
 import numpy as np
 import pandas as pd
-from _common import REPO, synthetic_trades, timed, verdict
+from _common import REPO, synthetic_trades, timed_pair, verdict
 
 from meltica_lab.backtest import run_backtest
 from meltica_lab.loader import Loader
@@ -159,6 +159,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 100_000])
     parser.add_argument("--backtrader-max", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3, help="alternating runs of meltica-lab and each peer")
     args = parser.parse_args()
     peers = {
         name: importlib.util.find_spec(module) is not None
@@ -180,21 +181,20 @@ def main() -> int:
         frame = synthetic_trades(n, seed=SEED)
         warm = run_backtest(revision, frame.iloc[:20_000], symbol="BTC-USDT", progress=False)
         config = dict(warm.provenance["config"])
-        seconds, result = timed(lambda f=frame: run_backtest(revision, f, symbol="BTC-USDT", progress=False), 3)
-        rate = n / seconds
+        ours = lambda f=frame: run_backtest(revision, f, symbol="BTC-USDT", progress=False)  # noqa: E731
         print(f"-- {n:,} trades, seed {SEED}; machine shared with other jobs: figures are noisy")
-        print(f"meltica-lab         {rate:,.0f} events/s ({seconds:.3f} s, {int(result.summary['Fills']):,} fills)")
         for name, run in (("backtesting.py", run_backtesting_py), ("backtrader", run_backtrader)):
             if not peers[name]:
                 continue
             if name == "backtrader" and n > args.backtrader_max:
                 print(f"{name:<19} skipped above {args.backtrader_max:,} bars (--backtrader-max)")
                 continue
-            started = time.perf_counter()
-            trades = run(frame, config)
-            peer_seconds = time.perf_counter() - started
-            peer_rate = n / peer_seconds
+            # alternating with the peer, so that both see the same load: medians of `--repeat` pairs
+            theirs = lambda f=frame, r=run, c=config: r(f, c)  # noqa: E731
+            seconds, result, peer_seconds, trades = timed_pair(ours, theirs, args.repeat)
+            rate, peer_rate = n / seconds, n / peer_seconds
             ratio = rate / peer_rate
+            print(f"meltica-lab         {rate:,.0f} events/s ({seconds:.3f} s, {int(result.summary['Fills']):,} fills)")
             line = f"{name:<19} {peer_rate:,.0f} bars/s ({peer_seconds:.3f} s, {trades:,} trades/orders); "
             line += f"meltica-lab {ratio:.1f}x"
             if name == "backtesting.py" and n in TARGETS:
