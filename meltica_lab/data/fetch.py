@@ -18,12 +18,15 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import httpx
 from tqdm.auto import tqdm
 
 from meltica_lab.errors import ConfigError, DataError
 from meltica_lab.files import write_atomic
+
+if TYPE_CHECKING:
+    import httpx
 
 BINANCE_URL = "https://data.binance.vision"
 """Where Binance publishes its dumps; ``base_url=`` (``--base-url``) points elsewhere (a mirror)."""
@@ -140,6 +143,9 @@ class BinanceFetcher:
     ) -> None:
         self.directory = Path(directory) if directory is not None else default_data_dir()
         self.base_url = base_url.rstrip("/")
+        # httpx is imported where it is used: a process that only backtests never loads it (~5 MiB)
+        import httpx
+
         self._owned = client is None
         self._client = client if client is not None else httpx.Client(timeout=timeout, follow_redirects=True)
         self._progress = progress
@@ -160,6 +166,8 @@ class BinanceFetcher:
         return self.directory / "binance" / dump.remote.removeprefix("data/")
 
     def _get(self, url: str, what: str, headers: dict[str, str] | None = None) -> httpx.Response:
+        import httpx
+
         try:
             response = self._client.get(url, headers=headers or {})
         except httpx.HTTPError as exc:
@@ -199,6 +207,8 @@ class BinanceFetcher:
         if final.is_file() and _sha256(final) == expected:
             write_atomic(kept, f"{expected}  {dump.name}\n".encode())
             return final
+        import httpx
+
         final.parent.mkdir(parents=True, exist_ok=True)
         part = final.with_name(final.name + ".part")
         url = f"{self.base_url}/{dump.remote}"

@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from meltica_lab.data import columns as conv
@@ -358,6 +357,9 @@ def read_file(path: str, options: ReadOptions, cache: DataCache | None = None) -
 def _parse_file(file: DataFile, options: ReadOptions, digest: str) -> MarketData:
     source = file.name
     if file.container == "parquet":
+        # imported where it is used: a process that reads no Parquet never loads it (~5 MiB)
+        import pyarrow.parquet as pq
+
         try:
             table = pq.read_table(file.path)
         except (pa.ArrowException, OSError) as exc:
