@@ -38,6 +38,9 @@ ENGINE_VERSION = "1.0.0"
 """Version of the backtest semantics (host, exchange, analytics); recorded in every provenance."""
 
 INSTANCE_ID = "backtest"
+_LONG_FEED = 1 << 18
+"""Events after which a run has V8 release its garbage before the results are built (peak memory);
+shorter runs leave too little to be worth a V8 call (fixed cost)."""
 _MINI_RACER_VERSION = importlib.metadata.version("mini-racer")  # read once: it scans the installed packages
 
 
@@ -99,8 +102,10 @@ def settings_for(
     return base.with_(**changes)
 
 
-def market_for(data: DataSource | MarketData, settings: BacktestSettings) -> MarketData:
-    """``data`` loaded as a run with these settings reads it (already loaded data as it is)."""
+def market_for(data: DataSource | MarketData, settings: BacktestSettings, *, copy: bool = True) -> MarketData:
+    """``data`` loaded as a run with these settings reads it (already loaded data as it is); with
+    ``copy=False`` a DataFrame's float columns are shared, not copied (for data used only within
+    the call, see :func:`~meltica_lab.data.load_market_data`)."""
     if isinstance(data, MarketData):
         return data
     return load_market_data(
@@ -109,6 +114,7 @@ def market_for(data: DataSource | MarketData, settings: BacktestSettings) -> Mar
         default_symbol=settings.symbol or "",
         default_provider=settings.providers[0],
         progress=settings.progress,
+        copy=copy,
     )
 
 
@@ -183,7 +189,8 @@ def backtest_revision(
     source = revision.read_source()
     applied = resolve_config(revision.metadata.config, config, strategy=revision.name)
     options = settings.session_options(dry_run=bool(applied[DRY_RUN]), instance_id=INSTANCE_ID)
-    market = market_for(data, settings)
+    # the data read here is done with before this returns: it may share the caller's DataFrame
+    market = market_for(data, settings, copy=False)
     symbol = settings.symbol
     events = _select(market.events, symbol, settings.providers, market.source)
     active = symbol if symbol is not None else (events.symbols[int(events.symbol[0])] if len(events) else "")
@@ -215,6 +222,10 @@ def backtest_revision(
         with tqdm(total=len(events), disable=not settings.progress, delay=1.0, unit="ev", desc=revision.name) as bar:
             session.feed(events, on_chunk=bar.update)
         del events
+        if replayed >= _LONG_FEED:
+            # V8 keeps a long feed's garbage (tens of MiB at 1M trades) past the run, closed or not:
+            # collected now, the results built next reuse that memory
+            session.release_memory()
         snapshot = session.finish()
         v8_version = session.v8_version
         crossings = session.crossings
@@ -279,7 +290,7 @@ def compare(
     and hash followed by every summary label.
     """
     chosen = settings_for(workspace, settings, changes)
-    market = market_for(data, chosen)
+    market = market_for(data, chosen, copy=False)  # used only by the runs below
     rows = []
     with StrategyResolver(root, workspace) as resolver:
         for strategy in strategies:

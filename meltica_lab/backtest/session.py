@@ -58,6 +58,7 @@ HOST_ENTRY = "__mlabHost"
 _T = TypeVar("_T")
 _NS_PER_MS = 1_000_000
 _TABLES = "__mlabHost.tables()"
+_RELEASE_ABOVE = 16 << 20
 _NUMBER = (int, float)
 # What the results are built from. The host builds the summary with built-ins the strategy shares
 # (Object.assign, the prototypes), so a strategy that replaced them can leave holes in it: those must
@@ -336,6 +337,15 @@ class StrategySession:
         """End of data: deliver queued reports, expire resting orders, deliver their reports; returns
         the :meth:`snapshot` after it (one V8 call for both)."""
         return self._results(f"__mlabHost.finish(), {_TABLES}")
+
+    def release_memory(self, *, above: int = _RELEASE_ABOVE) -> None:
+        """Have V8 collect the garbage the events run so far left, if its heap holds more than
+        ``above`` bytes: what is built next (the results) then reuses that memory instead of adding
+        to it. Two Python -> V8 calls when it collects, one otherwise."""
+        self.crossings += 1
+        if self._isolate.heap_total() > above:
+            self.crossings += 1
+            self._isolate.collect_garbage()
 
     def snapshot(self) -> SessionSnapshot:
         """Copies of the result tables and the summary as they are now."""

@@ -43,6 +43,7 @@ def load_market_data(
     default_provider: str = "backtest",
     cache: DataCache | bool | None = None,
     progress: bool = True,
+    copy: bool = True,
 ) -> MarketData:
     """Read market data from a DataFrame, a CSV (plain, ``.gz``, ``.zip``) or Parquet file, or a
     dataset of many files (a list of paths, or a glob such as ``"data/BTCUSDT-trades-*.zip"``: one
@@ -61,6 +62,11 @@ def load_market_data(
     memory-mapped by their sha256. ``cache`` is the cache to use (default: the kit's cache
     directory, ``$MELTICA_LAB_CACHE_DIR/columns``), or False to parse every time. A read that
     takes more than a second shows a progress bar unless ``progress`` is false.
+
+    With ``copy=False`` the events of a DataFrame share the memory of its float64 columns (price,
+    quantity, ... without missing values) instead of copying them: the MarketData then changes if
+    the frame is changed in place, so it is for a read used at once (``run_backtest`` reads a
+    DataFrame so, and is done with it before it returns).
     """
     options = ReadOptions(
         format=format,
@@ -71,6 +77,7 @@ def load_market_data(
         default_symbol=default_symbol,
         default_provider=default_provider,
         progress=progress,
+        copy=copy,
     )
     if isinstance(data, pd.DataFrame):
         return read_frame(data, options)

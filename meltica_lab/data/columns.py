@@ -62,10 +62,16 @@ class Problems:
         return [(r + 1, column, reason if isinstance(reason, str) else reason(r)) for r, column, reason in rows]
 
 
-def numbers(column: pa.ChunkedArray, name: str, problems: Problems) -> np.ndarray:
-    """float64 values, NaN where missing; text that is not a number, and infinities, are flagged."""
+def numbers(column: pa.ChunkedArray, name: str, problems: Problems, *, borrow: bool = False) -> np.ndarray:
+    """float64 values, NaN where missing; text that is not a number, and infinities, are flagged.
+
+    With ``borrow``, a float64 column in one piece without nulls comes back as a read-only view of
+    its own memory (no copy): only for a caller whose use of the values ends before the column's
+    owner can change it."""
     kind = column.type
-    if pa.types.is_floating(kind) or pa.types.is_integer(kind) or pa.types.is_decimal(kind):
+    if borrow and pa.types.is_float64(kind) and column.num_chunks == 1 and not column.null_count:
+        values = column.chunk(0).to_numpy(zero_copy_only=True)
+    elif pa.types.is_floating(kind) or pa.types.is_integer(kind) or pa.types.is_decimal(kind):
         # unsafe: an integer beyond 2^53 becomes the nearest float, as any number in a CSV would
         values = np.empty(len(column))
         start = 0

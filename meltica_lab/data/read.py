@@ -42,8 +42,9 @@ _INTERVALS = {"s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9, "d": 86400 * 10**9
 class ReadOptions:
     """How to read a source: ``format``, ``columns`` (column -> kit name), ``time_unit``,
     ``interval`` (bar length of bars that carry only their open time), the bad-row and default
-    settings of :func:`meltica_lab.data.load_market_data`, and whether a long read shows a
-    ``progress`` bar."""
+    settings of :func:`meltica_lab.data.load_market_data`, whether a long read shows a
+    ``progress`` bar, and whether the values of a DataFrame are copied (``copy``; else its float
+    columns may be shared, see :func:`~meltica_lab.data.load_market_data`)."""
 
     format: str | None = None
     columns: Mapping[str, str] | None = None
@@ -53,6 +54,7 @@ class ReadOptions:
     default_symbol: str = ""
     default_provider: str = "backtest"
     progress: bool = field(default=True, compare=False)
+    copy: bool = field(default=True, compare=False)
 
     def __post_init__(self) -> None:
         check_options(self.format, self.time_unit)
@@ -62,7 +64,7 @@ class ReadOptions:
     def cache_key(self) -> dict[str, Any]:
         """The options as part of a conversion cache key (everything that changes what is read)."""
         out = asdict(self)
-        del out["progress"]  # how a read is shown does not change what is read
+        del out["progress"], out["copy"]  # how a read is shown or held does not change what is read
         out["columns"] = dict(sorted((self.columns or {}).items()))
         return out
 
@@ -254,7 +256,7 @@ def build(table: pa.Table, fmt: Format, layout: Layout, options: ReadOptions, so
         if data is None:
             continue
         name = label(canonical)
-        numbers = values[k] = conv.numbers(data, name, problems)
+        numbers = values[k] = conv.numbers(data, name, problems, borrow=not options.copy)
         if canonical in _REQUIRED[kind]:
             problems.flag(np.isnan(numbers), name, "missing value")
         # NaN compares false: a missing optional value passes these checks

@@ -1,4 +1,5 @@
-"""StrategySession's calls into V8: how many a run makes, and that fewer calls give the same results."""
+"""StrategySession's calls into V8: how many a run makes, that fewer calls give the same results, and
+that the garbage of a long feed is returned before the results are built."""
 
 from __future__ import annotations
 
@@ -62,3 +63,33 @@ def test_a_backtest_of_one_chunk_calls_into_v8_four_times(root):
     result = run_backtest("trader", trades(PRICES), root=root, progress=False)
     assert len(result.fills) == 2
     assert result.provenance["python_to_v8_calls"] == 4
+
+
+# keeps each trade's payload for a while, as a strategy with a rolling window of objects does
+WINDOW = module(
+    "const ring = []; return { onTrade(ctx, ev, p) { ring.push({ p, ev }); if (ring.length > 5000) ring.shift(); } };"
+)
+
+
+def session_fed(n: int) -> StrategySession:
+    events = load_market_data(trades([100.0 + (i % 7) for i in range(n)])).events
+    session = StrategySession(
+        WINDOW, name="window", tag="v1", config={}, symbols=events.symbols, start_ns=events.start_ns
+    )
+    session.feed(events)
+    return session
+
+
+def test_release_memory_collects_a_grown_heap_in_two_calls():
+    with session_fed(60_000) as session:
+        before, calls = session._isolate.heap_total(), session.crossings
+        session.release_memory(above=0)
+        assert session.crossings == calls + 2 and session._isolate.heap_total() < before
+        assert session.finish().summary["events"] == 60_000
+
+
+def test_release_memory_leaves_a_small_heap_alone_in_one_call():
+    with session_fed(10) as session:
+        calls = session.crossings
+        session.release_memory()
+        assert session.crossings == calls + 1

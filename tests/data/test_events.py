@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from meltica_lab.data import DataCache, load_market_data
+from meltica_lab.errors import DataError
 from meltica_lab.data.events import KLINE, TRADE, VALUE_COLUMNS, MarketEvents, concat_events
 from meltica_lab.hashing import hash_text
 from tests.backtest.conftest import SECOND, T0
@@ -92,3 +93,20 @@ def test_the_cache_stores_no_file_for_an_absent_row_and_maps_the_rest_back(tmp_p
     assert sorted(p.name for p in entry.glob("v*.npy")) == ["v0.npy", "v1.npy"]
     assert isinstance(again.events.value(0), np.memmap) and again.events.value_rows[2] is None
     np.testing.assert_array_equal(first.events.values, again.events.values)
+
+
+def test_copy_false_shares_the_frames_float_columns_read_only_and_the_default_copies():
+    frame = trades()
+    shared = load_market_data(frame, copy=False).events
+    assert np.shares_memory(shared.value(0), frame["price"].to_numpy())
+    assert not shared.value(0).flags.writeable
+    copied = load_market_data(frame).events
+    assert not np.shares_memory(copied.value(0), frame["price"].to_numpy())
+    assert load_market_data(frame, copy=False).sha256 == load_market_data(frame).sha256
+
+
+def test_missing_values_are_still_found_when_columns_are_shared():
+    frame = trades()
+    frame.loc[1, "quantity"] = np.nan
+    with pytest.raises(DataError, match="row 2, column quantity: missing value"):
+        load_market_data(frame, copy=False)
