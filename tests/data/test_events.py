@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from meltica_lab.data import DataCache, load_market_data
-from meltica_lab.errors import DataError
 from meltica_lab.data.events import KLINE, TRADE, VALUE_COLUMNS, MarketEvents, concat_events
+from meltica_lab.errors import DataError
 from meltica_lab.hashing import hash_text
 from tests.backtest.conftest import SECOND, T0
 
