@@ -187,11 +187,12 @@ class StrategySession:
         self._control = np.zeros(1, dtype=np.int32)
         self._equity: list[np.ndarray] = []
         self._equity_ts: list[np.ndarray] = []
-        self._isolate = Isolate(limits)
+        self._isolate: Isolate | None = None
         try:
-            self._start(source, tag, config, symbols, active_symbol, start_ns, providers)
+            self._start(source, tag, config, limits, symbols, active_symbol, start_ns, providers)
         except BaseException:
-            self._isolate.close()
+            if self._isolate is not None:
+                self._isolate.close()
             raise
 
     def _start(
@@ -199,6 +200,7 @@ class StrategySession:
         source: bytes,
         tag: str,
         config: Mapping[str, Any],
+        limits: Limits,
         symbols: tuple[str, ...],
         active_symbol: str | None,
         start_ns: int,
@@ -234,8 +236,11 @@ class StrategySession:
             "maxErrorKinds": options.max_error_kinds,
             "chunkSize": options.chunk_size,
         }
-        # the host script and its init in one call; init returns the buffer of the chunk columns
-        shared = self._eval(f"{host_source()}\n__mlabHost.init({json.dumps(settings)})", "")
+        # the isolate's prelude, the host script and its init in one call; init returns the buffer of
+        # the chunk columns (an isolate whose setup fails has closed itself)
+        setup = f"{host_source()}\n__mlabHost.init({json.dumps(settings)})"
+        self._isolate = self._guarded(lambda: Isolate(limits, setup=setup), "")
+        shared = self._isolate.setup_value
         if not isinstance(shared, memoryview):
             self._unreadable("chunk buffer")
         self.handlers = HANDLERS
@@ -266,7 +271,7 @@ class StrategySession:
         except JSLimitError as exc:
             self.failed = True
             handler = self._handler_now(during or "host")
-            if exc.kind == "time":
+            if exc.kind == "time" and self._isolate is not None:
                 # let mini-racer settle the cancelled call while the isolate is open: closing it
                 # first leaves a late callback with nowhere to go
                 self._isolate.eval("0")

@@ -63,19 +63,16 @@ class _MemoryStop(Exception):
         self.grown = grown
 
 
-_PRELUDE = """
-(function () {
-  "use strict";
-  const g = globalThis;
-  // mini-racer declares its timer helpers as non-configurable globals: blank what cannot be deleted.
-  for (const name of ["setTimeout", "clearTimeout", "__timer_manager", "WebAssembly"]) {
-    if (!Reflect.deleteProperty(g, name)) g[name] = undefined;
-  }
-  // An arrow function has no mutable .prototype, and frozen it cannot carry state between callers.
-  const noop = Object.freeze(() => {});
-  g.console = Object.freeze({ log: noop, error: noop, warn: noop, info: noop, debug: noop });
-})();
-"""
+# One line, so that a setup script evaluated in the same call keeps its line numbers. mini-racer
+# declares its timer helpers as non-configurable globals: what cannot be deleted is blanked. An arrow
+# function has no mutable .prototype, and frozen it cannot carry state between callers.
+_PRELUDE = (
+    '(function () { "use strict"; const g = globalThis;'
+    ' for (const name of ["setTimeout", "clearTimeout", "__timer_manager", "WebAssembly"]) {'
+    " if (!Reflect.deleteProperty(g, name)) g[name] = undefined; }"
+    " const noop = Object.freeze(() => {});"
+    " g.console = Object.freeze({ log: noop, error: noop, warn: noop, info: noop, debug: noop }); })();"
+)
 
 # mini-racer renders an escaped exception as V8's message: "<script>:<line>: <text>", the source
 # line, a row of carets under the offending range, a blank line, then the stack trace.
@@ -83,7 +80,8 @@ _HEAD_RE = re.compile(r"^(?P<script>.*?):(?P<line>\d+): (?P<message>.*)$")
 _CARET_RE = re.compile(r"^( *)\^+ *$")
 
 
-def _parse_v8_error(text: str, *, stage: str) -> JSError:
+def _parse_v8_error(text: str, *, stage: str, shift: int = 0) -> JSError:
+    """V8's error text as a JSError; ``shift`` code units of line 1 came before the caller's code."""
     lines = text.split("\n")
     head = _HEAD_RE.match(lines[0])
     if head is None:
@@ -97,9 +95,10 @@ def _parse_v8_error(text: str, *, stage: str) -> JSError:
         if caret:
             column = len(caret.group(1)) + 1
             break
-    return JSError(
-        head.group("message"), stage=stage, line=int(head.group("line")), column=column, script=head.group("script")
-    )
+    line = int(head.group("line"))
+    if line == 1 and column > shift:
+        column -= shift
+    return JSError(head.group("message"), stage=stage, line=line, column=column, script=head.group("script"))
 
 
 class _RacerThread:
@@ -200,9 +199,13 @@ class Isolate:
 
     ``eval`` runs code under ``limits.call_seconds`` unless a time is given; ``eval_json`` returns
     a JSON-decoded value (the reliable way to bring structured results back to Python).
+
+    ``setup`` is the kit's own code to run before anything else (a host script): it runs in the
+    same call as the sandbox's prelude, under the same limits as :meth:`eval`, and its value is
+    :attr:`setup_value`. An isolate whose setup fails is closed, and the error raised.
     """
 
-    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+    def __init__(self, limits: Limits = DEFAULT_LIMITS, *, setup: str | None = None) -> None:
         self.limits = limits
         self.broken = False
         self._racer = _racer_thread.call(MiniRacer)
@@ -216,7 +219,15 @@ class Isolate:
         # mini-racer 0.14 runs every call on its context's event loop; the watchdog runs there too.
         self._loop: asyncio.AbstractEventLoop = self._racer._ctx.event_loop
         self._racer.set_hard_memory_limit(limits.heap_bytes)
-        self._racer.eval(_PRELUDE)
+        self.setup_value: Any = None
+        if setup is None:
+            self._racer.eval(_PRELUDE)
+            return
+        try:
+            self.setup_value = self._evaluate(_PRELUDE + setup, seconds=None, shift=len(_PRELUDE))
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def v8_version(self) -> str:
@@ -225,6 +236,9 @@ class Isolate:
 
     def eval(self, code: str, *, seconds: float | None = None) -> Any:
         """Evaluate ``code``; raises :class:`JSError` or :class:`JSLimitError`."""
+        return self._evaluate(code, seconds=seconds, shift=0)
+
+    def _evaluate(self, code: str, *, seconds: float | None, shift: int) -> Any:
         if self.broken:
             raise JSLimitError("isolate unusable after reaching its heap limit", kind="heap")
         limit = self.limits.call_seconds if seconds is None else seconds
@@ -249,9 +263,9 @@ class Isolate:
                 f"heap limit of {self.limits.heap_bytes // (1024 * 1024)} MiB exceeded", kind="heap"
             ) from None
         except JSParseException as exc:
-            raise _parse_v8_error(str(exc), stage="compile") from None
+            raise _parse_v8_error(str(exc), stage="compile", shift=shift) from None
         except JSEvalException as exc:
-            raise _parse_v8_error(str(exc), stage="execute") from None
+            raise _parse_v8_error(str(exc), stage="execute", shift=shift) from None
 
     async def _watched(self, code: str, limit: float) -> Any:
         """Run ``code`` (on the racer's event loop) under the time limit and the memory budget.

@@ -28,6 +28,33 @@ def test_console_is_a_frozen_no_op_that_cannot_carry_state(isolate):
     assert isolate.eval("Object.isFrozen(console.log) && console.log.prototype === undefined") is True
 
 
+def test_a_setup_script_runs_in_the_sandbox_in_the_first_call_and_its_value_is_kept():
+    setup = "const kept = 41;\n[typeof setTimeout, typeof WebAssembly, Object.isFrozen(console)].join(' ')"
+    with Isolate(setup=setup) as iso:
+        assert iso.setup_value == "undefined undefined true"
+        assert iso.eval("kept + 1") == 42
+
+
+@pytest.mark.parametrize(
+    ("setup", "where"),
+    [
+        ("let b = ;", ("compile", 1, 9)),
+        ("let a = 1;\nlet b = ;", ("compile", 2, 9)),
+        ("  throw new Error('x');", ("execute", 1, 3)),
+    ],
+)
+def test_a_failing_setup_reports_its_own_line_and_column(setup, where):
+    with pytest.raises(JSError) as caught:
+        Isolate(setup=setup)
+    assert (caught.value.stage, caught.value.line, caught.value.column) == where
+
+
+def test_a_setup_that_runs_too_long_is_stopped_by_the_time_limit():
+    with pytest.raises(JSLimitError) as caught:
+        Isolate(Limits(call_seconds=0.2), setup="while (true) {}")
+    assert caught.value.kind == "time"
+
+
 def test_syntax_error_reports_line_and_column(isolate):
     with pytest.raises(JSError) as caught:
         isolate.eval("let a = 1;\nlet b = ;")
