@@ -195,9 +195,11 @@ def backtest_revision(
     events = _select(market.events, symbol, settings.providers, market.source)
     active = symbol if symbol is not None else (events.symbols[int(events.symbol[0])] if len(events) else "")
     replayed, dropped = len(events), len(market.dropped)
+    # read once the run is over: a DataFrame's digest is computed meanwhile, on a thread of its own
+    digest = market.digest
     about_data = {
         "data_source": market.source,
-        "data_sha256": market.sha256,
+        "data_sha256": "",
         "timestamp_unit": market.timestamp_unit,
         **market.provenance(),
         "rows": market.rows,
@@ -230,6 +232,7 @@ def backtest_revision(
         v8_version = session.v8_version
         crossings = session.crossings
 
+    about_data["data_sha256"] = digest.value
     capital = settings.capital
     journal = snapshot.summary["journal"]
     equity = equity_frame(snapshot, capital)

@@ -47,7 +47,7 @@ from meltica_lab.backtest.data import BadRow, DataSource, MarketData
 from meltica_lab.backtest.engine import BacktestContext, StrategyResolver, backtest_revision, market_for, settings_for
 from meltica_lab.backtest.events import MarketEvents
 from meltica_lab.backtest.settings import BacktestSettings, SettingsChanges
-from meltica_lab.data.model import SourceFile
+from meltica_lab.data.model import Digest, SourceFile
 from meltica_lab.errors import ConfigError, DataError, MelticaLabError, UsageError
 from meltica_lab.hashing import hash_text
 from meltica_lab.loader import Revision
@@ -233,7 +233,7 @@ def _open_shared(shared: _SharedData) -> MarketData:
     events = MarketEvents.from_arrays(columns, tuple(meta["symbols"]), tuple(meta["providers"]))
     return MarketData(
         events=events,
-        sha256=meta["sha256"],
+        digest=Digest(meta["sha256"]),
         rows=meta["rows"],
         dropped=tuple(BadRow(**bad) for bad in meta["dropped"]),
         source=meta["source"],

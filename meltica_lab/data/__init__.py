@@ -27,7 +27,7 @@ from meltica_lab.data.dataset import expand, read_dataset
 from meltica_lab.data.describe import DataDescription, Gap, describe_market_data
 from meltica_lab.data.fetch import BinanceFetcher, fetch_binance
 from meltica_lab.data.formats import FORMAT_NAMES, FORMATS, Format
-from meltica_lab.data.model import BadRow, DataSource, MarketData, SourceFile
+from meltica_lab.data.model import BadRow, DataSource, Digest, MarketData, SourceFile
 from meltica_lab.data.read import ReadOptions, read_file, read_frame
 
 
@@ -103,6 +103,7 @@ __all__ = [
     "DataCache",
     "DataDescription",
     "DataSource",
+    "Digest",
     "Format",
     "Gap",
     "MarketData",

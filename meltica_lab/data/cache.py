@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from meltica_lab.data.events import MarketEvents
-from meltica_lab.data.model import BadRow, MarketData, SourceFile
+from meltica_lab.data.model import BadRow, Digest, MarketData, SourceFile
 from meltica_lab.data.source import file_sha256
 from meltica_lab.version import __version__
 
@@ -95,7 +95,7 @@ class DataCache:
             events = MarketEvents.from_arrays(columns, tuple(meta["symbols"]), tuple(meta["providers"]))
             return MarketData(
                 events=events,
-                sha256=meta["sha256"],
+                digest=Digest(meta["sha256"]),
                 rows=meta["rows"],
                 dropped=tuple(BadRow(**bad) for bad in meta["dropped"]),
                 source=source,

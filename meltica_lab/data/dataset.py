@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from meltica_lab.data.cache import DataCache
 from meltica_lab.data.events import VALUE_COLUMNS, MarketEvents, concat_events
-from meltica_lab.data.model import BadRow, MarketData
+from meltica_lab.data.model import BadRow, Digest, MarketData
 from meltica_lab.data.read import ReadOptions, read_file
 from meltica_lab.errors import DataError, UsageError
 from meltica_lab.hashing import content_hash
@@ -123,7 +123,7 @@ def read_dataset(paths: Sequence[str], options: ReadOptions, cache: DataCache | 
     digest = content_hash("\n".join(f.sha256 for f in files).encode())
     return MarketData(
         events=events,
-        sha256=digest,
+        digest=Digest(digest),
         rows=sum(p.rows for p in parts),
         dropped=dropped,
         source=f"{len(files)} files: {order[0].source} … {order[-1].source}",

@@ -19,12 +19,15 @@ from meltica_lab.data.cache import DataCache
 from meltica_lab.data.detect import Detection, check_options, detect_names, detect_text, header_name
 from meltica_lab.data.events import KLINE, TICKER, TRADE, VALUE_COLUMNS, MarketEvents
 from meltica_lab.data.formats import TIME_UNITS, Format, Layout
-from meltica_lab.data.model import BadRow, MarketData, SourceFile
+from meltica_lab.data.model import BadRow, Digest, MarketData, SourceFile
 from meltica_lab.data.source import READ_ERRORS, DataFile, open_data_file, printable, unreadable
 from meltica_lab.errors import ConfigError, DataError
 from meltica_lab.hashing import hash_text
 
 _NS_PER_MS = 1_000_000
+_BACKGROUND_DIGEST = 1 << 16
+"""Events from which a DataFrame's digest is computed on a background thread (below, a thread
+costs more than the hashing)."""
 _VALUE_SLOTS = {
     TRADE: ("price", "quantity", None, None, None, None),
     TICKER: ("price", "bid", "ask", "bid_size", "ask_size", None),
@@ -398,7 +401,7 @@ def _parse_file(file: DataFile, options: ReadOptions, digest: str) -> MarketData
     )
     return MarketData(
         events=events,
-        sha256=digest,
+        digest=Digest(digest),
         rows=columns.rows,
         dropped=dropped,
         source=source,
@@ -416,9 +419,11 @@ def read_frame(frame: pd.DataFrame, options: ReadOptions) -> MarketData:
     fmt, layout = detect_names(names, source, format=options.format, columns=options.columns, index_time=index_time)
     columns = build(table, fmt, layout, options, source, options.default_symbol)
     events, dropped = _finish(columns, options, source, None, 0)
+    # hashed while the caller goes on (a backtest runs meanwhile); small frames at once
+    large = len(events) >= _BACKGROUND_DIGEST
     return MarketData(
         events=events,
-        sha256=_digest(events),
+        digest=Digest.computing(lambda: _digest(events)) if large else Digest(_digest(events)),
         rows=columns.rows,
         dropped=dropped,
         source=source,

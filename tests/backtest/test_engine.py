@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 
 from meltica_lab.backtest import Fees, compare, run_backtest
 from meltica_lab.backtest.metrics import SHARPE_LABEL, sharpe_ratio
+from meltica_lab.data import load_market_data
 from meltica_lab.errors import ConfigError, DataError, IntegrityError, UsageError
 from meltica_lab.loader import Loader
 from tests.backtest.conftest import SECOND, T0, module, register, trades
@@ -127,6 +128,14 @@ def test_two_runs_give_identical_results(root, digest):
         return document, [f.to_csv() for f in (result.fills, result.orders, result.equity, result.logs)]
 
     assert run() == run()
+
+
+def test_the_provenance_records_the_data_digest_of_a_large_frame_hashed_during_the_run(root, digest):
+    # from 65,536 events a DataFrame's digest is computed on a thread while the run goes on
+    frame = trades([100.0 + (k % 7) for k in range(70_000)], step=SECOND // 10)
+    result = run_backtest("roundtrip", frame, root=root, progress=False)
+    assert result.provenance["data_sha256"] == load_market_data(frame).sha256
+    assert result.provenance["data_sha256"].startswith("sha256:")
 
 
 def test_to_json_repr_html_and_plot(root, digest):

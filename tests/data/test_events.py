@@ -37,14 +37,18 @@ def test_trades_keep_only_price_and_quantity_rows_and_read_the_rest_as_nan():
     assert np.isnan(values[2:]).all()
 
 
-def test_the_data_digest_is_that_of_the_whole_value_array(tmp_path):
-    # the digest a frame's events have always had: every column's bytes, the (6, n) values whole
-    events = load_market_data(trades()).events
+@pytest.mark.parametrize("n", [3, 70_000])
+def test_the_data_digest_is_that_of_the_whole_value_array(n):
+    # the digest a frame's events have always had: every column's bytes, the (6, n) values whole;
+    # from 65,536 events on it is computed on a background thread, to the same value
+    frame = trades(n) if n <= 3 else trades(3).sample(n, replace=True, random_state=1).sort_values("timestamp")
+    data = load_market_data(frame)
+    events = data.events
     digest = hashlib.sha256()
     for array in (events.ts, events.kind, events.symbol, events.provider, events.side, events.values):
         digest.update(np.ascontiguousarray(array).data)
     digest.update("\x00".join((*events.symbols, "|", *events.providers)).encode())
-    assert load_market_data(trades()).sha256 == hash_text(digest)
+    assert data.sha256 == hash_text(digest)
 
 
 def test_take_and_concat_keep_absent_rows_absent_and_fill_them_when_mixed():
