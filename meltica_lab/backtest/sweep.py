@@ -47,6 +47,7 @@ from meltica_lab.backtest.data import BadRow, DataSource, MarketData
 from meltica_lab.backtest.engine import BacktestContext, StrategyResolver, backtest_revision, market_for, settings_for
 from meltica_lab.backtest.events import MarketEvents
 from meltica_lab.backtest.settings import BacktestSettings, SettingsChanges
+from meltica_lab.data.cache import open_columns
 from meltica_lab.data.model import Digest, SourceFile
 from meltica_lab.errors import ConfigError, DataError, MelticaLabError, UsageError
 from meltica_lab.hashing import hash_text
@@ -223,7 +224,7 @@ def _open_shared(shared: _SharedData) -> MarketData:
     directory = Path(shared.directory)
     try:
         meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
-        columns = {name: np.load(directory / f"{name}.npy", mmap_mode="r") for name in meta["columns"]}
+        columns = open_columns(directory, meta["columns"])
     except OSError as exc:
         raise DataError(
             f"{directory}: the sweep's market data cannot be read on worker {_worker_name()} ({exc.strerror}); "

@@ -15,6 +15,8 @@ import json
 import os
 import shutil
 import tempfile
+import threading
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,19 @@ from meltica_lab.data.events import MarketEvents
 from meltica_lab.data.model import BadRow, Digest, MarketData, SourceFile
 from meltica_lab.data.source import file_sha256
 from meltica_lab.version import __version__
+
+# CPython 3.11 keeps the AST builder's recursion count per interpreter, not per thread: two threads
+# parsing at once can fail with "SystemError: AST constructor recursion depth mismatch" (gh-106905),
+# and np.load reads every .npy header with ast.literal_eval. Threads (a sweep on a thread pool) open
+# memory-mapped columns one at a time.
+_OPENING = threading.Lock()
+
+
+def open_columns(directory: Path, names: Iterable[str]) -> dict[str, np.ndarray]:
+    """The columns ``names`` stored in ``directory`` as ``<name>.npy``, memory-mapped read-only."""
+    with _OPENING:
+        return {name: np.load(directory / f"{name}.npy", mmap_mode="r") for name in names}
+
 
 CACHE_LAYOUT = 2
 """Bump when what an entry holds changes: older entries are then ignored. 2: one file per value row
@@ -91,7 +106,7 @@ class DataCache:
         entry = self.directory / "entries" / key
         try:
             meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
-            columns = {name: np.load(entry / f"{name}.npy", mmap_mode="r") for name in meta["columns"]}
+            columns = open_columns(entry, meta["columns"])
             events = MarketEvents.from_arrays(columns, tuple(meta["symbols"]), tuple(meta["providers"]))
             return MarketData(
                 events=events,
