@@ -236,25 +236,31 @@ class StrategySession:
             "maxErrorKinds": options.max_error_kinds,
             "chunkSize": options.chunk_size,
         }
-        # the isolate's prelude, the host script and its init in one call; init returns the buffer of
-        # the chunk columns (an isolate whose setup fails has closed itself)
-        setup = f"{host_source()}\n__mlabHost.init({json.dumps(settings)})"
-        self._isolate = self._guarded(lambda: Isolate(limits, setup=setup), "")
-        shared = self._isolate.setup_value
-        if not isinstance(shared, memoryview):
-            self._unreadable("chunk buffer")
-        self.handlers = HANDLERS
-        self._inputs, self._control = _chunk_columns(shared, options.chunk_size)
+        # The isolate comes with the host script run (made ahead when this process ran a session
+        # before); init and the module's evaluation are then one call. Init returns the buffer of the
+        # chunk columns.
+        self._isolate = self._guarded(lambda: Isolate.ready(limits, host_source()), "")
         text = source.decode("utf-8")
         call = f"__mlabHost.load({json.dumps(text)}, {json.dumps(dict(config))}, {json.dumps(tag)})"
         try:
-            self.metadata: dict[str, Any] = self._eval_json(call, "create", seconds=self._isolate.limits.eval_seconds)
+            shared, metadata = self._guarded(
+                lambda: self._isolate.eval_fields(
+                    {"shared": f"__mlabHost.init({json.dumps(settings)})", "metadata": f"__mlabHost.json({call})"},
+                    seconds=self._isolate.limits.eval_seconds,
+                ),
+                "create",
+            )
         except JSError as exc:
             raise StrategyRuntimeError(
                 f"strategy {self.name}: {exc.js_message.removeprefix('Error: ')}",
                 strategy=self.name,
                 handler="create",
             ) from None
+        if not isinstance(shared, memoryview):
+            self._unreadable("chunk buffer")
+        self.handlers = HANDLERS
+        self._inputs, self._control = _chunk_columns(shared, options.chunk_size)
+        self.metadata: dict[str, Any] = json.loads(metadata)
 
     def _handler_now(self, fallback: str) -> str:
         code = int(self._control[0])
@@ -291,10 +297,6 @@ class StrategySession:
                 strategy=self.name,
                 handler=handler,
             ) from None
-
-    def _eval_json(self, code: str, during: str, *, seconds: float | None = None) -> Any:
-        # the host's own JSON.stringify: the strategy may have replaced the global one
-        return json.loads(self._eval(f"__mlabHost.json({code})", during, seconds=seconds))
 
     def _codes(self, table: dict[str, int], names: tuple[str, ...]) -> tuple[np.ndarray, list[str]]:
         new = [n for n in dict.fromkeys(names) if n not in table]

@@ -43,6 +43,8 @@ _FLUSH_SECONDS = 0.5
 # overshoots the budget by at most this long's worth before it is cancelled.
 _WATCH_SECONDS = 0.02
 _PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
+# How long exit waits for an isolate still being made ahead before it closes the rest.
+_SPARE_WAIT_SECONDS = 5.0
 _MiB = 1024 * 1024
 
 
@@ -109,6 +111,9 @@ class _RacerThread:
     context on another thread than the one that created it can crash the process (SIGSEGV in
     ``mr_free_context``) once the code it ran has touched certain built-ins. This thread runs no loop
     and lives as long as the process; evaluation itself may come from any thread.
+
+    It also keeps the one isolate made ahead of need (:meth:`Isolate.ready`): the process, its
+    limits and setup, and the isolate being made.
     """
 
     def __init__(self) -> None:
@@ -116,6 +121,7 @@ class _RacerThread:
         self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._pid = 0
+        self._spare: tuple[int, object, Future[Isolate]] | None = None
 
     @property
     def pid(self) -> int:
@@ -139,6 +145,47 @@ class _RacerThread:
                 self._thread.start()
             self._jobs.put((job, future or Future()))
 
+    def take_spare(self, key: object) -> Isolate | None:
+        """The isolate made ahead for ``key``, once made, or None (none, another key's, another
+        process's, or its making failed); a spare made for another key is closed."""
+        with self._lock:
+            spare, self._spare = self._spare, None
+        if spare is None or spare[0] != os.getpid():
+            return None  # a forked child does not own its parent's isolates
+        _pid, made_for, future = spare
+        if made_for != key:
+            _discard(future)
+            return None
+        try:
+            return future.result()
+        except BaseException:  # made again by the caller, which then sees the error itself
+            return None
+
+    def make_spare(self, key: object, make: Callable[[], Isolate]) -> None:
+        """Start making the next isolate for ``key`` on a thread of its own (not this one: making
+        an isolate queues its MiniRacer here)."""
+        future: Future[Isolate] = Future()
+
+        def run() -> None:
+            try:
+                future.set_result(make())
+            except BaseException as exc:  # kept for take_spare, which makes a fresh one instead
+                future.set_exception(exc)
+
+        threading.Thread(target=run, name="meltica-v8-spare", daemon=True).start()
+        with self._lock:
+            old, self._spare = self._spare, (os.getpid(), key, future)
+        if old is not None and old[0] == os.getpid():
+            _discard(old[2])
+
+    def drop_spare(self) -> None:
+        """Close the isolate made ahead, once it is made (at exit)."""
+        with self._lock:
+            spare, self._spare = self._spare, None
+        if spare is not None and spare[0] == os.getpid():
+            with contextlib.suppress(BaseException):
+                spare[2].result(timeout=_SPARE_WAIT_SECONDS).close()
+
     @staticmethod
     def _serve(jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]]) -> None:
         while True:
@@ -147,6 +194,16 @@ class _RacerThread:
                 future.set_result(job())
             except BaseException as exc:  # handed to the caller, who re-raises it
                 future.set_exception(exc)
+
+
+def _discard(future: Future[Isolate]) -> None:
+    """Close the isolate ``future`` makes, whenever it is made."""
+
+    def close(done: Future[Isolate]) -> None:
+        if done.exception() is None:
+            done.result().close()
+
+    future.add_done_callback(close)
 
 
 _racer_thread = _RacerThread()
@@ -186,6 +243,7 @@ def _close_all_at_exit() -> None:
     # Racers still open at exit (a process-wide module host, an isolate a caller never closed)
     # would otherwise be freed by interpreter teardown on the main thread, which can crash the
     # process after all its work is done. atexit still runs while the racer thread is alive.
+    _racer_thread.drop_spare()
     racers = list(_open_racers)
     if racers and _racer_thread.pid == os.getpid():
         _racer_thread.call(lambda: [_close_racer(racer, drop_late_reports=True) for racer in racers])
@@ -228,6 +286,23 @@ class Isolate:
         except BaseException:
             self.close()
             raise
+
+    @classmethod
+    def ready(cls, limits: Limits, setup: str) -> Isolate:
+        """An isolate with ``setup`` run, as ``Isolate(limits, setup=setup)`` makes it: the one made
+        ahead for these limits and setup when there is one, else a new one; either way the next is
+        then made in the background. A fresh isolate with the kit's setup run costs about as much
+        as a short backtest (a MiniRacer, the host script); a process that runs many sessions in a
+        row (a notebook, a sweep worker) has it made while the current one runs. The isolate made
+        ahead has run nothing but the setup, like a new one. While it is being made, the memory it
+        takes (a few MiB) also shows in the memory budget of any other isolate's call running then
+        (budgets start at 1 GiB above the heap limit)."""
+        key = (limits, setup)
+        isolate = _racer_thread.take_spare(key)
+        if isolate is None:
+            isolate = cls(limits, setup=setup)
+        _racer_thread.make_spare(key, lambda: cls(limits, setup=setup))
+        return isolate
 
     @property
     def v8_version(self) -> str:

@@ -120,3 +120,16 @@ def test_a_strategy_cannot_re_enter_the_event_loop():
         "finish called while the host is running a handler",
     ]
     assert snap.summary["events"] == 1
+
+
+def test_nothing_a_strategy_changes_reaches_the_next_run_in_the_process():
+    # Runs after the first take an isolate made ahead while the previous one ran: it has run the
+    # host script and nothing else, so a strategy's changes to globals and built-ins stay in its run.
+    spoil = module(
+        "globalThis.kept = 1; Math.random = () => 0.5; Array.prototype.extra = 7;"
+        " Object.defineProperty(Object.prototype, 'sneaky', { value: 1, configurable: true }); return {};"
+    )
+    look = module("log(typeof kept, Math.random() === 0.5, [].extra, ({}).sneaky, typeof __mlabHost.init); return {};")
+    for _ in range(3):
+        run_session(spoil, trades([1.0]))
+        assert log_lines(run_session(look, trades([1.0]))) == ["undefined false <nil> <nil> function"]

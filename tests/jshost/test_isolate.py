@@ -5,10 +5,11 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 
 import pytest
 
-from meltica_lab.jshost.isolate import Isolate, JSError, JSLimitError
+from meltica_lab.jshost.isolate import Isolate, JSError, JSLimitError, _racer_thread
 from meltica_lab.jshost.limits import Limits
 
 
@@ -210,6 +211,60 @@ def test_an_isolate_nobody_closed_is_released_safely():
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "released" in result.stdout
+
+
+def test_a_ready_isolate_is_the_one_made_ahead_for_the_same_limits_and_setup():
+    setup = "globalThis.made = (globalThis.made || 0) + 1; 'set up'"
+    first = Isolate.ready(Limits(), setup)
+    spare = _racer_thread._spare
+    assert spare is not None and spare[1] == (Limits(), setup)
+    second = Isolate.ready(Limits(), setup)
+    try:
+        assert second is spare[2].result(timeout=60)
+        # made ahead, it has run its setup once and nothing else, as a new isolate has
+        assert first.eval("made") == second.eval("made") == 1 and second.setup_value == "set up"
+        assert first.eval("typeof setTimeout") == second.eval("typeof setTimeout") == "undefined"
+    finally:
+        first.close()
+        second.close()
+
+
+def test_an_isolate_made_ahead_for_other_limits_is_closed_and_not_handed_out():
+    setup = "1"
+    Isolate.ready(Limits(), setup).close()
+    spare = _racer_thread._spare[2].result(timeout=60)
+    other = Isolate.ready(Limits(heap_bytes=256 * 1024 * 1024), setup)
+    try:
+        assert other is not spare and other.limits.heap_bytes == 256 * 1024 * 1024
+        _wait_until(lambda: spare._closed)
+    finally:
+        other.close()
+
+
+def test_a_setup_that_fails_fails_every_ready_isolate_with_its_own_error():
+    for _ in range(2):
+        with pytest.raises(JSError, match="no setup"):
+            Isolate.ready(Limits(), "throw new Error('no setup')")
+
+
+def test_an_isolate_made_ahead_is_closed_at_exit():
+    result = _run_python(
+        """
+        from meltica_lab.jshost.isolate import Isolate
+        from meltica_lab.jshost.limits import Limits
+        Isolate.ready(Limits(), "[].values().map((x) => x); 1").close()
+        print("done")
+        """
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "done" and "Exception ignored" not in result.stderr
+
+
+def _wait_until(condition, seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
 
 
 def test_collect_garbage_returns_the_heap_garbage_left_by_earlier_calls(isolate):
