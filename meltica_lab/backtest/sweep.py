@@ -43,12 +43,10 @@ from cachetools import LRUCache
 from tqdm.auto import tqdm
 
 from meltica_lab.backtest.config import DRY_RUN, coerce_value, resolve_config
-from meltica_lab.backtest.data import BadRow, DataSource, MarketData
+from meltica_lab.backtest.data import DataSource, MarketData
 from meltica_lab.backtest.engine import BacktestContext, StrategyResolver, backtest_revision, market_for, settings_for
-from meltica_lab.backtest.events import MarketEvents
 from meltica_lab.backtest.settings import BacktestSettings, SettingsChanges
-from meltica_lab.data.cache import open_columns
-from meltica_lab.data.model import Digest, SourceFile
+from meltica_lab.data.cache import open_columns, stored_market_data
 from meltica_lab.errors import ConfigError, DataError, MelticaLabError, UsageError
 from meltica_lab.hashing import hash_text
 from meltica_lab.loader import Revision
@@ -231,18 +229,7 @@ def _open_shared(shared: _SharedData) -> MarketData:
             "pass scratch= a directory that every worker can read",
             path=str(directory),
         ) from None
-    events = MarketEvents.from_arrays(columns, tuple(meta["symbols"]), tuple(meta["providers"]))
-    return MarketData(
-        events=events,
-        digest=Digest(meta["sha256"]),
-        rows=meta["rows"],
-        dropped=tuple(BadRow(**bad) for bad in meta["dropped"]),
-        source=meta["source"],
-        timestamp_unit=meta["timestamp_unit"],
-        format=meta["format"],
-        files=tuple(SourceFile(**f) for f in meta["files"]),
-        duplicates=meta["duplicates"],
-    )
+    return stored_market_data(meta, columns, meta["source"])
 
 
 class SweepWorker:

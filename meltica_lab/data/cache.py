@@ -41,6 +41,22 @@ def open_columns(directory: Path, names: Iterable[str]) -> dict[str, np.ndarray]
         return {name: np.load(directory / f"{name}.npy", mmap_mode="r") for name in names}
 
 
+def stored_market_data(meta: dict[str, Any], columns: dict[str, np.ndarray], source: str) -> MarketData:
+    """Market data stored as columns and the ``meta.json`` beside them (a cache entry, a sweep's
+    shared data): the columns as events, the rest from ``meta`` (``duplicates`` only for datasets)."""
+    return MarketData(
+        events=MarketEvents.from_arrays(columns, tuple(meta["symbols"]), tuple(meta["providers"])),
+        digest=Digest(meta["sha256"]),
+        rows=meta["rows"],
+        dropped=tuple(BadRow(**bad) for bad in meta["dropped"]),
+        source=source,
+        timestamp_unit=meta["timestamp_unit"],
+        format=meta["format"],
+        files=tuple(SourceFile(**f) for f in meta["files"]),
+        duplicates=meta.get("duplicates", 0),
+    )
+
+
 CACHE_LAYOUT = 2
 """Bump when what an entry holds changes: older entries are then ignored. 2: one file per value row
 present (``v0.npy``..), an absent row (NaN throughout) in none."""
@@ -106,18 +122,7 @@ class DataCache:
         entry = self.directory / "entries" / key
         try:
             meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
-            columns = open_columns(entry, meta["columns"])
-            events = MarketEvents.from_arrays(columns, tuple(meta["symbols"]), tuple(meta["providers"]))
-            return MarketData(
-                events=events,
-                digest=Digest(meta["sha256"]),
-                rows=meta["rows"],
-                dropped=tuple(BadRow(**bad) for bad in meta["dropped"]),
-                source=source,
-                timestamp_unit=meta["timestamp_unit"],
-                format=meta["format"],
-                files=tuple(SourceFile(**f) for f in meta["files"]),
-            )
+            return stored_market_data(meta, open_columns(entry, meta["columns"]), source)
         except (OSError, ValueError, KeyError, TypeError):
             # entries appear whole (a rename), so one that cannot be read is damaged: drop it, so that
             # the file parsed again is stored again
