@@ -113,8 +113,9 @@ def test_ticker_payload_fields_under_both_spellings():
     }
 
 
-def test_kline_payload_fields_with_open_and_close_time():
-    data = pd.DataFrame(
+def one_bar() -> pd.DataFrame:
+    """One one-minute bar from T0, open 10, high 12, low 9, close 11, volume 5."""
+    return pd.DataFrame(
         {
             "timestamp": [T0 + 60 * SECOND],
             "open_time": [T0],
@@ -125,6 +126,10 @@ def test_kline_payload_fields_with_open_and_close_time():
             "volume": [5.0],
         }
     )
+
+
+def test_kline_payload_fields_with_open_and_close_time():
+    data = one_bar()
     e, p, _, _ = json.loads(log_lines(run_session(dump("onKlineSummary"), data))[0])
     assert e["type"] == "KlineSummary"
     assert p == {
@@ -206,20 +211,7 @@ KINDS = {
         "onTicker",
         pd.DataFrame({"timestamp": [T0], "bid": [99.5], "ask": [100.5], "price": [100.0], "symbol": ["X-USD"]}),
     ),
-    "KlineSummary": (
-        "onKlineSummary",
-        pd.DataFrame(
-            {
-                "timestamp": [T0 + 60 * SECOND],
-                "open_time": [T0],
-                "open": [10.0],
-                "high": [12.0],
-                "low": [9.0],
-                "close": [11.0],
-                "volume": [5.0],
-            }
-        ),
-    ),
+    "KlineSummary": ("onKlineSummary", one_bar()),
     "ExecReport": ("onOrderFilled", trades([100.0, 101.0])),
 }
 
