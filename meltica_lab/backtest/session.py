@@ -3,7 +3,7 @@
 The event loop, the exchange, the analytics and the strategy all run inside V8 (ARCHITECTURE
 decision 1). Python allocates nothing per event: the chunk columns are typed arrays created in V8
 once and filled from numpy through shared memoryviews, then one ``runChunk(n)`` call runs the chunk
-(decision 2). Results accumulate in V8 and come back in one call: the tables as a memoryview and
+(decision 2). Results accumulate in V8 and come back in two calls: the tables as a memoryview, then
 one JSON document (counters, logs, errors). Sessions take input incrementally with
 :meth:`StrategySession.feed`, so a backtest and a live runtime can drive the same host;
 :meth:`snapshot` can be taken at any time.
@@ -237,18 +237,15 @@ class StrategySession:
             "chunkSize": options.chunk_size,
         }
         # The isolate comes with the host script run (made ahead when this process ran a session
-        # before); init and the module's evaluation are then one call. Init returns the buffer of the
-        # chunk columns.
+        # before): getting it is no call into V8. Init and the module's evaluation are then one call,
+        # whose value is the buffer of the chunk columns init returns.
         self._isolate = self._guarded(lambda: Isolate.ready(limits, host_source()), "")
-        text = source.decode("utf-8")
-        call = f"__mlabHost.load({json.dumps(text)}, {json.dumps(dict(config))}, {json.dumps(tag)})"
+        load = f"__mlabHost.load({json.dumps(source.decode('utf-8'))}, {json.dumps(dict(config))}, {json.dumps(tag)})"
         try:
-            shared, metadata = self._guarded(
-                lambda: self._isolate.eval_fields(
-                    {"shared": f"__mlabHost.init({json.dumps(settings)})", "metadata": f"__mlabHost.json({call})"},
-                    seconds=self._isolate.limits.eval_seconds,
-                ),
+            shared = self._eval(
+                f"[__mlabHost.init({json.dumps(settings)}), {load}][0]",
                 "create",
+                seconds=self._isolate.limits.eval_seconds,
             )
         except JSError as exc:
             raise StrategyRuntimeError(
@@ -260,18 +257,17 @@ class StrategySession:
             self._unreadable("chunk buffer")
         self.handlers = HANDLERS
         self._inputs, self._control = _chunk_columns(shared, options.chunk_size)
-        self.metadata: dict[str, Any] = json.loads(metadata)
 
     def _handler_now(self, fallback: str) -> str:
         code = int(self._control[0])
         return self.handlers[code] if 0 < code < len(self.handlers) else fallback
 
     def _eval(self, code: str, during: str, *, seconds: float | None = None) -> Any:
+        self.crossings += 1
         return self._guarded(lambda: self._isolate.eval(code, seconds=seconds), during)
 
     def _guarded(self, call: Callable[[], _T], during: str) -> _T:
-        """One call into V8, its failures raised as errors naming the strategy and the handler."""
-        self.crossings += 1
+        """A call to V8 or the isolate, its failures raised as errors naming the strategy and the handler."""
         try:
             return call()
         except JSLimitError as exc:
@@ -342,7 +338,7 @@ class StrategySession:
 
     def finish(self) -> SessionSnapshot:
         """End of data: deliver queued reports, expire resting orders, deliver their reports; returns
-        the :meth:`snapshot` after it (one V8 call for both)."""
+        the :meth:`snapshot` after it (two V8 calls in all: finish with the tables, the summary)."""
         return self._results(f"__mlabHost.finish(), {_TABLES}")
 
     def release_memory(self, *, above: int = _RELEASE_ABOVE) -> None:
@@ -359,10 +355,11 @@ class StrategySession:
         return self._results(_TABLES)
 
     def _results(self, tables: str) -> SessionSnapshot:
-        """The tables the code ``tables`` gives and the summary after it, from one call into V8, as a
-        snapshot; anything out of shape is refused, naming the part."""
-        fields = {"tables": tables, "summary": "__mlabHost.summary()"}
-        view, text = self._guarded(lambda: self._isolate.eval_fields(fields), "")
+        """The tables the code ``tables`` gives, then the summary (a call into V8 each: a call returns
+        one value, and reading a field of a returned object costs as much as a call), as a snapshot;
+        anything out of shape is refused, naming the part."""
+        view = self._eval(tables, "")
+        text = self._eval("__mlabHost.summary()", "")
         if not isinstance(view, memoryview) or view.nbytes % 8 or view.nbytes < 8:
             self._unreadable("result tables")
         values = np.frombuffer(view, dtype=np.float64)

@@ -135,16 +135,6 @@ def test_typed_arrays_made_and_dropped_call_after_call_are_not_stopped(isolate):
     assert not isolate.broken
 
 
-def test_eval_fields_brings_back_several_values_of_one_call_in_order(isolate):
-    isolate.eval("var t = new Float64Array([1.5, -2]); var n = 0;")
-    view, text, count = isolate.eval_fields({"t": "n++, t", "s": "'é' + 'x'.repeat(n)", "n": "n"})
-    assert list(memoryview(view).cast("B").cast("d")) == [1.5, -2.0]
-    assert (text, count) == ("éx", 1)
-    with pytest.raises(JSError, match="boom"):
-        isolate.eval_fields({"t": "(() => { throw new Error('boom'); })()"})
-    assert isolate.eval("n") == 1
-
-
 def test_eval_json_brings_back_structures(isolate):
     assert isolate.eval_json("({a: [1, 'x', null], b: true})") == {"a": [1, "x", None], "b": True}
 

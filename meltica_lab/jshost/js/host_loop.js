@@ -104,7 +104,7 @@ M.loop = (function () {
     control[0] = 0;
   }
 
-  // Evaluate the module and create the instance. Returns the metadata view; throws on failure.
+  // Evaluate the module and create the instance; throws on failure.
   function load(source, config, tag) {
     const exported = env.evaluate(source);
     const environment = env.build(config, exported.metadata, tag, settings);
@@ -133,7 +133,6 @@ M.loop = (function () {
       }
       control[0] = 0;
     }
-    return environment.metadata;
   }
 
   function deliver(report) {
@@ -321,5 +320,4 @@ M.entry = Object.freeze({
   tables: M.loop.tables,
   summary: M.loop.summary,
   layout: M.loop.layout,
-  json: M.format.json,
 });
