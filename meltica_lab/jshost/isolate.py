@@ -32,6 +32,11 @@ from py_mini_racer import (
     init_mini_racer,
 )
 
+# The callback id of a task mini-racer does not track: V8's thread puts its result on the context's
+# queue. Private, like the other parts of mini-racer 0.14 an isolate calls into (see Isolate._call);
+# pyproject.toml keeps mini-racer below 0.15.
+from py_mini_racer._context import _UNCANCELABLE_TASK_CALLBACK_ID
+
 from meltica_lab.errors import JSError, JSLimitError
 from meltica_lab.jshost.limits import DEFAULT_LIMITS, Limits
 
@@ -40,8 +45,6 @@ __all__ = ["Isolate", "JSError", "JSLimitError"]  # the errors live in meltica_l
 _T = TypeVar("_T")
 # How long a cancelled call may take to report that V8 stopped it.
 _FLUSH_SECONDS = 0.5
-# mini-racer's callback id for a task it does not track: its result goes to the context's queue.
-_UNTRACKED_TASK = 0
 # How often a running call's memory is looked at: a bomb allocating at memory speed (a few GiB/s)
 # overshoots the budget by at most this long's worth before it is cancelled.
 _WATCH_SECONDS = 0.02
@@ -350,7 +353,7 @@ class Isolate:
         allowed = self.limits.memory_bytes - self._grown
         deadline = time.monotonic() + limit
         stop: BaseException | None = None
-        task = ctx._dll.mr_eval(ctx._ctx, handle.raw, _UNTRACKED_TASK)
+        task = ctx._dll.mr_eval(ctx._ctx, handle.raw, _UNCANCELABLE_TASK_CALLBACK_ID)
         try:
             while True:
                 try:
