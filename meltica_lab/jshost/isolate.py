@@ -409,12 +409,14 @@ class Isolate:
         self._grown += _resident_bytes() - start  # the budget counts what the strategy holds
 
     def close(self) -> None:
-        """Release the isolate (on the thread that created it; see :class:`_RacerThread`)."""
+        """Release the isolate: it takes no more calls, and the thread that created it frees it (see
+        :class:`_RacerThread`). That happens after this returns: freeing an isolate takes about a
+        millisecond, which the caller (a backtest building its result frames) need not wait for."""
         if self._closed:
             return
         self._closed = True
         racer = self._racer
-        _racer_thread.call(lambda: _close_racer(racer))
+        _racer_thread.submit(lambda: _close_racer(racer))
 
     def __del__(self) -> None:
         # An isolate nobody closed: mini-racer would free it on the collecting thread, which can
