@@ -82,19 +82,30 @@ def interval_ns(text: str) -> int:
 
 def _frame_table(frame: pd.DataFrame) -> tuple[pa.Table, bool]:
     """A DataFrame as an Arrow table with lower-case names; a datetime index becomes ``timestamp``
-    when no column can be the time."""
-    frame = frame.rename(columns=lambda c: header_name(str(c)))
+    when no column can be the time. Column by column (Arrow converts each as ``Table.from_pandas``
+    does), without the pandas metadata ``from_pandas`` builds and the kit never reads."""
+    names = [header_name(str(c)) for c in frame.columns]
+    arrays = [pa.Array.from_pandas(column) for _, column in frame.items()]
     index_time = isinstance(frame.index, pd.DatetimeIndex)
     if index_time:
-        times = [c for c in frame.columns if c in ("timestamp", "ts", "time", "datetime", "date")]
+        times = [c for c in names if c in ("timestamp", "ts", "time", "datetime", "date")]
         if times:
             raise DataError(
                 f"<DataFrame>: both its datetime index and column {times[0]} could be the time; "
                 "drop one (frame.reset_index(drop=True) keeps the column)",
                 field=times[0],
             )
-        frame = frame.rename_axis("timestamp").reset_index()
-    return pa.Table.from_pandas(frame, preserve_index=False), index_time
+        names.insert(0, "timestamp")
+        arrays.insert(0, pa.Array.from_pandas(frame.index))
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        same = [repr(str(c)) for c in frame.columns if header_name(str(c)) == twice[0]]
+        raise DataError(
+            f"<DataFrame>: columns {' and '.join(same)} both read as {twice[0]} (names are compared "
+            "trimmed and in lower case); rename or drop one",
+            field=twice[0],
+        )
+    return pa.Table.from_arrays(arrays, names=names), index_time
 
 
 def _csv_types(fmt: Format, layout: Layout, mapping: Mapping[str, str]) -> dict[str, pa.DataType]:

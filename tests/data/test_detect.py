@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from meltica_lab.data import FORMATS, load_market_data
 from meltica_lab.data.detect import detect_rows
 from meltica_lab.data.formats.base import Format
+from meltica_lab.data.read import _frame_table
 from meltica_lab.errors import ConfigError, DataError
 from tests.data import samples
 from tests.data.samples import write
@@ -104,6 +106,30 @@ def test_a_dataframe_with_both_a_time_index_and_a_time_column_is_refused():
     stamps = pd.to_datetime([T0_S], unit="s")
     with pytest.raises(DataError, match="both its datetime index and column time"):
         load_market_data(pd.DataFrame({"time": stamps, "price": [1.0], "qty": [1.0]}, index=stamps))
+
+
+def test_a_dataframe_with_two_columns_of_one_name_in_lower_case_is_refused_naming_both():
+    frame = pd.DataFrame({"time": [T0_S * 1000], "Price": [1.0], "price ": [2.0], "qty": [1.0]})
+    with pytest.raises(DataError, match=r"columns 'Price' and 'price ' both read as price \(names are compared trimmed"):
+        load_market_data(frame)
+
+
+def test_a_dataframe_reads_as_the_same_table_as_pyarrow_from_pandas_makes_of_it():
+    stamps = pd.to_datetime([T0_S, T0_S + 1], unit="s").tz_localize("UTC")
+    frame = pd.DataFrame(
+        {
+            "Price": [1.0, 2.0],
+            "qty": pd.array([1, None], dtype="Int64"),
+            "side": pd.Categorical(["buy", "sell"]),
+            "symbol": pd.array(["A", None], dtype="string"),
+        },
+        index=stamps,
+    )
+    table, index_time = _frame_table(frame)
+    expected = pa.Table.from_pandas(
+        frame.rename(columns=str.lower).rename_axis("timestamp").reset_index(), preserve_index=False
+    )
+    assert index_time and table.equals(expected.replace_schema_metadata(None))
 
 
 def test_is_buyer_maker_in_a_table_gives_the_side():
