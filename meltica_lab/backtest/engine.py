@@ -220,6 +220,7 @@ def backtest_revision(
         active_symbol=active,
         start_ns=events.start_ns,
         providers=events.providers,
+        capacity=len(events),
     ) as session:
         with tqdm(total=len(events), disable=not settings.progress, delay=1.0, unit="ev", desc=revision.name) as bar:
             session.feed(events, on_chunk=bar.update)

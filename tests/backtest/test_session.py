@@ -93,3 +93,18 @@ def test_release_memory_leaves_a_small_heap_alone_in_one_call():
         calls = session.crossings
         session.release_memory()
         assert session.crossings == calls + 1
+
+
+def test_a_session_with_a_smaller_capacity_than_a_feed_runs_it_in_chunks_of_that_size_with_the_same_results():
+    data = trades(PRICES)
+    events = load_market_data(data).events
+    results, calls = [], []
+    for capacity in (None, 2):
+        with _session(data, providers=events.providers, capacity=capacity) as session:
+            session.feed(events)
+            results.append(session.finish())
+            calls.append(session.crossings)
+    _same(*results)
+    assert len(results[0].fills) == 2
+    # init and load, the chunks (one, or 2 + 2 + 1 events), finish with the tables, the summary
+    assert calls == [4, 6]

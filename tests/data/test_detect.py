@@ -110,7 +110,9 @@ def test_a_dataframe_with_both_a_time_index_and_a_time_column_is_refused():
 
 def test_a_dataframe_with_two_columns_of_one_name_in_lower_case_is_refused_naming_both():
     frame = pd.DataFrame({"time": [T0_S * 1000], "Price": [1.0], "price ": [2.0], "qty": [1.0]})
-    with pytest.raises(DataError, match=r"columns 'Price' and 'price ' both read as price \(names are compared trimmed"):
+    with pytest.raises(
+        DataError, match=r"columns 'Price' and 'price ' both read as price \(names are compared trimmed"
+    ):
         load_market_data(frame)
 
 
