@@ -244,8 +244,11 @@ class StrategySession:
         # The isolate comes with the host script run (made ahead when this process ran a session
         # before): getting it is no call into V8. Init and the module's evaluation are then one call,
         # whose value is the buffer of the chunk columns init returns.
-        self._isolate = self._guarded(lambda: Isolate.ready(limits, host_source()), "")
-        load = f"__mlabHost.load({json.dumps(source.decode('utf-8'))}, {json.dumps(dict(config))}, {json.dumps(tag)})"
+        text = json.dumps(source.decode("utf-8"))
+        # the next run most likely brings this module again: the isolate made for it compiles it ahead
+        ahead = f"__mlabHost.prepare({text})"
+        self._isolate = self._guarded(lambda: Isolate.ready(limits, host_source(), ahead=ahead), "")
+        load = f"__mlabHost.load({text}, {json.dumps(dict(config))}, {json.dumps(tag)})"
         try:
             shared = self._eval(
                 f"[__mlabHost.init({json.dumps(settings)}), {load}][0]",

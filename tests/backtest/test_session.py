@@ -4,11 +4,13 @@ that the garbage of a long feed is returned before the results are built."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from meltica_lab.backtest import run_backtest
 from meltica_lab.backtest.data import load_market_data
 from meltica_lab.backtest.options import SessionOptions
 from meltica_lab.backtest.session import SessionSnapshot, StrategySession
+from meltica_lab.errors import StrategyRuntimeError
 from tests.backtest.conftest import module, register, trades
 
 # a limit buy that rests on the first trade and fills later, and a market sell: fills, orders, logs
@@ -108,3 +110,25 @@ def test_a_session_with_a_smaller_capacity_than_a_feed_runs_it_in_chunks_of_that
     assert len(results[0].fills) == 2
     # init and load, the chunks (one, or 2 + 2 + 1 events), finish with the tables, the summary
     assert calls == [4, 6]
+
+
+def test_a_run_after_a_run_of_another_module_runs_its_own_module_not_the_one_compiled_ahead():
+    data = trades(PRICES)
+    events = load_market_data(data).events
+    other = module("return { onTrade(ctx, ev, p) { log('other'); } };", name="other")
+    logs = []
+    for source in (other, TRADER, other):
+        with StrategySession(source, name="s", tag="v", config={}, symbols=events.symbols) as session:
+            session.feed(events)
+            logs.append(session.finish().summary["journal"]["logs"]["text"][0])
+    assert logs == ["other", "trade 1 100", "other"]
+
+
+def test_a_module_that_does_not_compile_fails_alike_when_the_isolate_made_ahead_has_tried_to_compile_it():
+    broken = b"module.exports = { metadata: {}, create() { return {; } };"
+    messages = []
+    for _ in range(3):
+        with pytest.raises(StrategyRuntimeError) as failed:
+            StrategySession(broken, name="broken", tag="v", config={}, symbols=("BTC-USDT",))
+        messages.append(str(failed.value))
+    assert len(set(messages)) == 1 and "Unexpected token" in messages[0]

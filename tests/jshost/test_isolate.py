@@ -219,6 +219,28 @@ def test_a_ready_isolate_is_the_one_made_ahead_for_the_same_limits_and_setup():
         second.close()
 
 
+def test_the_isolate_made_ahead_has_also_evaluated_the_code_given_to_prepare_it_and_nothing_else():
+    setup = "globalThis.made = (globalThis.made || 0) + 1; 'set up'"
+    first = Isolate.ready(Limits(), setup, ahead="globalThis.prepared = (globalThis.prepared || 0) + 1")
+    second = Isolate.ready(Limits(), setup)
+    try:
+        assert first.eval("typeof prepared") == "undefined"
+        assert second.eval("made") == 1 and second.eval("prepared") == 1
+    finally:
+        first.close()
+        second.close()
+
+
+def test_code_that_fails_to_prepare_the_isolate_made_ahead_leaves_the_next_ready_isolate_a_new_one():
+    first = Isolate.ready(Limits(), "1", ahead="throw new Error('not now')")
+    second = Isolate.ready(Limits(), "1")
+    try:
+        assert second.eval("1 + 1") == 2 and not second.broken
+    finally:
+        first.close()
+        second.close()
+
+
 def test_an_isolate_made_ahead_for_other_limits_is_closed_and_not_handed_out():
     setup = "1"
     Isolate.ready(Limits(), setup).close()

@@ -8,9 +8,23 @@ M.env = (function () {
   const { abs, trunc } = M.math;
   const { clock, format, journal, market, exchange } = M;
 
+  // A module compiled ahead, in an isolate made before the run that takes it (Python's
+  // Isolate.ready): compiling runs none of its code, so the run that brings the same text runs this
+  // one as if it had compiled it itself. A text that does not compile is left to that run to report.
+  let prepared = null;
+  function prepare(source) {
+    try {
+      prepared = { source, compiled: M.commonjs.compile(source) };
+    } catch (error) {
+      prepared = null;
+    }
+  }
+
   // Evaluate the CommonJS source with the one evaluator module inspection uses (commonjs.js).
   function evaluate(source) {
-    const exported = M.commonjs.run(M.commonjs.compile(source)).exports;
+    const ahead = prepared !== null && prepared.source === source ? prepared.compiled : null;
+    prepared = null;
+    const exported = M.commonjs.run(ahead ?? M.commonjs.compile(source)).exports;
     if (exported === null || (typeof exported !== "object" && typeof exported !== "function")) {
       throw new Error("module.exports is not an object");
     }
@@ -169,5 +183,5 @@ M.env = (function () {
     };
   }
 
-  return { evaluate, build };
+  return { prepare, evaluate, build };
 })();

@@ -315,6 +315,7 @@ M.entry = Object.freeze({
   init: M.loop.init,
   addTables: M.loop.addTables,
   load: M.loop.load,
+  prepare: M.env.prepare,
   runChunk: M.loop.runChunk,
   finish: M.loop.finish,
   tables: M.loop.tables,
