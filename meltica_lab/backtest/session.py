@@ -19,7 +19,7 @@ from typing import Any, NoReturn, TypeVar
 
 import numpy as np
 
-from meltica_lab.backtest.events import MarketEvents
+from meltica_lab.backtest.events import VALUE_COLUMNS, MarketEvents
 from meltica_lab.backtest.options import SessionOptions
 from meltica_lab.errors import StrategyRuntimeError
 from meltica_lab.jshost.isolate import Isolate, JSError, JSLimitError
@@ -115,12 +115,6 @@ class SessionSnapshot:
     equity: np.ndarray
     equity_ts: np.ndarray
     summary: dict[str, Any]
-
-
-def _split_ns(ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    # int64 ns does not fit a float64; whole ms (exact below 2^53) plus the ns remainder does
-    ms = ts // _NS_PER_MS
-    return ms.astype(np.float64), (ts - ms * _NS_PER_MS).astype(np.int32)
 
 
 _DTYPES = {"Float64": np.float64, "Int32": np.int32}
@@ -265,6 +259,8 @@ class StrategySession:
             self._unreadable("chunk buffer")
         self.handlers = HANDLERS
         self._inputs, self._control = _chunk_columns(shared, self._chunk)
+        # how many leading values of each value row are NaN already
+        self._nan_rows = [0] * VALUE_COLUMNS
 
     def _handler_now(self, fallback: str) -> str:
         code = int(self._control[0])
@@ -327,15 +323,21 @@ class StrategySession:
         for start in range(0, len(events), chunk):
             part = events.take(slice(start, start + chunk))
             n = len(part)
-            ms, rem = _split_ns(part.ts)
+            # int64 ns does not fit a float64; whole ms (exact below 2^53) plus the ns remainder does
+            ms = part.ts // _NS_PER_MS
             inputs["ms"][:n] = ms
-            inputs["rem"][:n] = rem
+            inputs["rem"][:n] = np.subtract(part.ts, ms * _NS_PER_MS, out=ms)
             inputs["kind"][:n] = part.kind
             inputs["symbol"][:n] = symbol_map[part.symbol]
             inputs["provider"][:n] = provider_map[part.provider]
             inputs["side"][:n] = part.side
             for k, row in enumerate(part.value_rows):
-                inputs[f"v{k}"][:n] = np.nan if row is None else row
+                if row is not None:
+                    inputs[f"v{k}"][:n] = row
+                    self._nan_rows[k] = 0
+                elif self._nan_rows[k] < n:  # a row no event has: NaN once, not every chunk
+                    inputs[f"v{k}"][:n] = np.nan
+                    self._nan_rows[k] = n
             self._eval(f"__mlabHost.runChunk({n})", "")
             if not self.options.bare:
                 equity[start : start + n] = inputs["equity"][:n]
