@@ -268,17 +268,15 @@ M.loop = (function () {
   }
 
   // Both result tables in one array, the fills rows first: one call from Python for both. The
-  // first value is the number of fills rows. Copied value by value: no typed-array method a
-  // strategy could have replaced is involved.
+  // first value is the number of fills rows.
   function tables() {
     const fills = exchange.fills;
     const orders = exchange.orderTable();
     const nf = fills.rows * fills.width;
-    const no = orders.rows * orders.width;
-    const out = new Table.Float64Array(1 + nf + no);
+    const out = new Table.Float64Array(1 + nf + orders.rows * orders.width);
     out[0] = fills.rows;
-    for (let k = 0; k < nf; k++) out[1 + k] = fills.data[k];
-    for (let k = 0; k < no; k++) out[1 + nf + k] = orders.data[k];
+    fills.copyInto(out, 1);
+    orders.copyInto(out, 1 + nf);
     return out;
   }
 
