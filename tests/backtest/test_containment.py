@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from meltica_lab.errors import StrategyRuntimeError
@@ -133,3 +134,18 @@ def test_nothing_a_strategy_changes_reaches_the_next_run_in_the_process():
     for _ in range(3):
         run_session(spoil, trades([1.0]))
         assert log_lines(run_session(look, trades([1.0]))) == ["undefined false <nil> <nil> function"]
+
+
+def test_typed_array_methods_a_strategy_replaces_do_not_reach_the_result_tables():
+    trader = " return { onTrade(c, e, p) { rt.submitMarketOrder('', 'buy', '1'); } };"
+    hijack = (
+        "const proto = Object.getPrototypeOf(Float64Array.prototype);"
+        " const empty = { get() { return new ArrayBuffer(8); } };"
+        " for (const target of [Float64Array.prototype, proto]) {"
+        " target.set = () => { throw new Error('set'); }; Object.defineProperty(target, 'buffer', empty); }"
+    )
+    plain = run_session(module(trader), trades([100.0, 101.0, 102.0]))
+    hijacked = run_session(module(hijack + trader), trades([100.0, 101.0, 102.0]))
+    assert errors(hijacked) == [] and len(hijacked.fills) == 2 and len(hijacked.orders) == 3
+    np.testing.assert_array_equal(hijacked.fills, plain.fills)
+    np.testing.assert_array_equal(hijacked.orders, plain.orders)
