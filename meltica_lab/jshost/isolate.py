@@ -384,14 +384,18 @@ class Isolate:
                         stop = JSTimeoutException()
                     else:
                         continue
-                ctx._dll.mr_cancel_task(ctx._ctx, task)
-                try:
-                    results.get(timeout=_FLUSH_SECONDS)
-                except queue.Empty:
-                    # V8 did not stop (stuck in a built-in): a later report would put the queue out
-                    # of step, so this isolate takes no more calls
-                    self.broken = True
                 raise stop
+        except BaseException:
+            # stopped by the watch, or interrupted while V8 runs (Ctrl-C in a notebook): cancel the
+            # task and take its report, or the next call would read this one's
+            ctx._dll.mr_cancel_task(ctx._ctx, task)
+            try:
+                results.get(timeout=_FLUSH_SECONDS)
+            except queue.Empty:
+                # V8 did not stop (stuck in a built-in): its late report would put the queue out
+                # of step, so this isolate takes no more calls
+                self.broken = True
+            raise
         finally:
             self._grown += _resident_bytes() - start
         del handle

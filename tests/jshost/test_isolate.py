@@ -1,5 +1,6 @@
 """The sandboxed isolate: what strategy code sees, how failures and limits come back, thread safety."""
 
+import _thread
 import asyncio
 import subprocess
 import sys
@@ -288,3 +289,14 @@ def test_collect_garbage_returns_the_heap_garbage_left_by_earlier_calls(isolate)
     isolate.collect_garbage()
     assert isolate.heap_total() < before / 2
     assert isolate.eval("1 + 1") == 2
+
+
+def test_a_call_interrupted_while_v8_runs_is_stopped_and_the_next_call_gets_its_own_value(isolate):
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            isolate.eval("for (;;) {}", seconds=60)
+    finally:
+        timer.cancel()
+    assert isolate.eval("1 + 1") == 2 and isolate.eval("'two'") == "two"
