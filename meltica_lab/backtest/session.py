@@ -277,10 +277,6 @@ class StrategySession:
         except JSLimitError as exc:
             self.failed = True
             handler = self._handler_now(during or "host")
-            if exc.kind == "time" and self._isolate is not None:
-                # let mini-racer settle the cancelled call while the isolate is open: closing it
-                # first leaves a late callback with nowhere to go
-                self._isolate.eval("0")
             raise JSLimitError(
                 f"strategy {self.name}: {handler} stopped: {exc.message}",
                 kind=exc.kind,

@@ -10,12 +10,18 @@ M.format = (function () {
   const ArrayProto = Array.prototype;
   const getProto = Object.getPrototypeOf;
 
-  // JSON text of a host value for Python. Every host object inherits from Object.prototype or
-  // Array.prototype, so a toJSON a strategy put there would forge the report: refuse instead.
-  function json(value) {
+  // Every host object inherits from Object.prototype or Array.prototype, so a toJSON a strategy
+  // put there would forge the host's reports: refuse instead, as soon as it can be seen (once the
+  // module has run, and at every report).
+  function checkReportable() {
     if (getProto(ArrayProto) !== ObjectProto || "toJSON" in ArrayProto) {
       throw new Error("the strategy changed Object.prototype or Array.prototype (toJSON), which the host reports with");
     }
+  }
+
+  // JSON text of a host value for Python.
+  function json(value) {
+    checkReportable();
     return stringify(value);
   }
 
@@ -179,5 +185,5 @@ M.format = (function () {
     }
   }
 
-  return { iso, nanosText, decimal, goFloat, sprint, goValue, thrown, json, detached };
+  return { iso, nanosText, decimal, goFloat, sprint, goValue, thrown, json, checkReportable, detached };
 })();

@@ -133,6 +133,7 @@ M.loop = (function () {
       }
       control[0] = 0;
     }
+    format.checkReportable();
   }
 
   function deliver(report) {
