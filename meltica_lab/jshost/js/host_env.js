@@ -15,7 +15,7 @@ M.env = (function () {
   function prepare(source) {
     try {
       prepared = { source, compiled: M.commonjs.compile(source) };
-    } catch (error) {
+    } catch {
       prepared = null;
     }
   }
