@@ -271,6 +271,8 @@ class Isolate:
     def __init__(self, limits: Limits = DEFAULT_LIMITS, *, setup: str | None = None) -> None:
         self.limits = limits
         self.broken = False
+        # why a broken isolate takes no more calls, as the kind of stop and the words of its error
+        self._broken_by = ("heap", "reaching its heap limit")
         self._racer = _racer_thread.call(_new_racer)
         _open_racers.add(self._racer)
         self._closed = False
@@ -328,7 +330,8 @@ class Isolate:
 
     def _evaluate(self, code: str, *, seconds: float | None, shift: int) -> Any:
         if self.broken:
-            raise JSLimitError("isolate unusable after reaching its heap limit", kind="heap")
+            kind, why = self._broken_by
+            raise JSLimitError(f"isolate unusable after {why}", kind=kind)
         limit = self.limits.call_seconds if seconds is None else seconds
         try:
             with self._calling:
@@ -395,6 +398,7 @@ class Isolate:
                 # V8 did not stop (stuck in a built-in): its late report would put the queue out
                 # of step, so this isolate takes no more calls
                 self.broken = True
+                self._broken_by = ("time", f"a call V8 did not stop within {_FLUSH_SECONDS:g} s of being cancelled")
             raise
         finally:
             self._grown += _resident_bytes() - start

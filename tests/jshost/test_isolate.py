@@ -300,3 +300,24 @@ def test_a_call_interrupted_while_v8_runs_is_stopped_and_the_next_call_gets_its_
     finally:
         timer.cancel()
     assert isolate.eval("1 + 1") == 2 and isolate.eval("'two'") == "two"
+
+
+def test_an_isolate_whose_cancelled_call_does_not_report_in_time_takes_no_more_calls_and_says_why(monkeypatch):
+    import meltica_lab.jshost.isolate as isolate_module
+
+    monkeypatch.setattr(isolate_module, "_FLUSH_SECONDS", 0.05)
+    with Isolate(Limits(call_seconds=0.2)) as stuck:
+        dll = stuck._racer._ctx._dll
+        cancel = dll.mr_cancel_task
+        # V8 is told to stop only after the isolate has stopped waiting for its report, as when a
+        # built-in that never checks for interrupts runs on
+        monkeypatch.setattr(dll, "mr_cancel_task", lambda *args: threading.Timer(0.3, cancel, args).start())
+        with pytest.raises(JSLimitError, match="time limit"):
+            stuck.eval("for (;;) {}")
+        assert stuck.broken
+        with pytest.raises(JSLimitError, match=r"did not stop within 0\.05 s of being cancelled") as refused:
+            stuck.eval("1")
+        assert refused.value.kind == "time"
+        monkeypatch.undo()
+        # V8 stops and reports (late) before the isolate is closed
+        stuck._racer._ctx._non_cancelable_mr_task_results_queue.get(timeout=60)
