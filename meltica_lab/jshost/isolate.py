@@ -1,12 +1,13 @@
 """One V8 isolate (mini-racer) prepared as a sandbox, with limits on every call.
 
-mini-racer installs ``setTimeout``/``clearTimeout`` and V8 a ``console`` that writes to stdout; the
-sandbox removes them so that strategy code sees only ECMAScript built-ins plus what the host hands
-it explicitly. Every evaluation has a time limit, the isolate a hard heap limit and a memory budget
-(``limits.memory_bytes``: V8's heap limit does not count typed-array storage, so a watchdog reads the
-process's resident memory while each call runs). JavaScript failures come back as :class:`JSError`
-(with line and column when V8 gives them), limits as :class:`JSLimitError`; after a heap-limit or
-memory stop the isolate is marked ``broken`` and must be replaced.
+V8 brings ``WebAssembly`` and a ``console``; the sandbox removes the one and silences the other, so
+that strategy code sees only ECMAScript built-ins plus what the host hands it explicitly (there is no
+``setTimeout``: the isolate is made without mini-racer's event loop). Every evaluation has a time
+limit, the isolate a hard heap limit and a memory budget (``limits.memory_bytes``: V8's heap limit
+does not count typed-array storage, so a watchdog reads the process's resident memory while each
+call runs). JavaScript failures come back as :class:`JSError` (with line and column when V8 gives
+them), limits as :class:`JSLimitError`; after a heap-limit or memory stop the isolate is marked
+``broken`` and must be replaced.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
+from itertools import count
 from typing import Any, TypeVar
 
 from py_mini_racer import (
@@ -28,14 +30,18 @@ from py_mini_racer import (
     JSOOMException,
     JSParseException,
     JSTimeoutException,
-    MiniRacer,
     init_mini_racer,
 )
 
-# The callback id of a task mini-racer does not track: V8's thread puts its result on the context's
-# queue. Private, like the other parts of mini-racer 0.14 an isolate calls into (see Isolate._call);
-# pyproject.toml keeps mini-racer below 0.15.
-from py_mini_racer._context import _UNCANCELABLE_TASK_CALLBACK_ID
+# An isolate holds mini-racer's Context, not a MiniRacer: a MiniRacer also starts an asyncio event
+# loop on a thread of its own and installs setTimeout through it, which the kit neither uses nor lets
+# strategies see (see Isolate._call and _PRELUDE). These are private parts of mini-racer 0.14, like
+# the callback id of a task it does not track (V8's thread puts that task's result on the context's
+# queue); pyproject.toml keeps mini-racer below 0.15.
+from py_mini_racer._context import _UNCANCELABLE_TASK_CALLBACK_ID, Context, ContextType
+from py_mini_racer._dll import mr_callback_func
+from py_mini_racer._objects import ObjectFactoryImpl
+from py_mini_racer._value_handle import RawValueHandleType
 
 from meltica_lab.errors import JSError, JSLimitError
 from meltica_lab.jshost.limits import DEFAULT_LIMITS, Limits
@@ -71,13 +77,10 @@ class _MemoryStop(Exception):
         self.grown = grown
 
 
-# One line, so that a setup script evaluated in the same call keeps its line numbers. mini-racer
-# declares its timer helpers as non-configurable globals: what cannot be deleted is blanked. An arrow
+# One line, so that a setup script evaluated in the same call keeps its line numbers. An arrow
 # function has no mutable .prototype, and frozen it cannot carry state between callers.
 _PRELUDE = (
-    '(function () { "use strict"; const g = globalThis;'
-    ' for (const name of ["setTimeout", "clearTimeout", "__timer_manager", "WebAssembly"]) {'
-    " if (!Reflect.deleteProperty(g, name)) g[name] = undefined; }"
+    '(function () { "use strict"; const g = globalThis; delete g.WebAssembly;'
     " const noop = Object.freeze(() => {});"
     " g.console = Object.freeze({ log: noop, error: noop, warn: noop, info: noop, debug: noop }); })();"
 )
@@ -110,16 +113,14 @@ def _parse_v8_error(text: str, *, stage: str, shift: int = 0) -> JSError:
 
 
 class _RacerThread:
-    """The one thread on which every MiniRacer of this process is created and closed.
+    """The one thread on which every V8 context of this process is created and freed.
 
-    mini-racer 0.14 has two thread traps. A MiniRacer created where an asyncio loop is running (a
-    Jupyter kernel) adopts that loop, and its ``eval`` then refuses every time limit. And freeing a
-    context on another thread than the one that created it can crash the process (SIGSEGV in
-    ``mr_free_context``) once the code it ran has touched certain built-ins. This thread runs no loop
-    and lives as long as the process; evaluation itself may come from any thread.
+    Freeing a context on another thread than the one that created it can crash the process (SIGSEGV
+    in ``mr_free_context``) once the code it ran has touched certain built-ins. This thread lives as
+    long as the process; evaluation itself may come from any thread.
 
-    It also keeps the one isolate made ahead of need (:meth:`Isolate.ready`): the process, its
-    limits and setup, and the isolate being made.
+    It also makes and keeps the one isolate made ahead of need (:meth:`Isolate.ready`): the process,
+    its limits and setup, and the isolate being made, as one of its jobs.
     """
 
     def __init__(self) -> None:
@@ -135,7 +136,10 @@ class _RacerThread:
         return self._pid
 
     def call(self, job: Callable[[], _T]) -> _T:
-        """Run ``job`` on the thread and return its result (or raise its exception)."""
+        """Run ``job`` on the thread and return its result (or raise its exception); a job of the
+        thread's own runs it at once."""
+        if threading.current_thread() is self._thread:
+            return job()
         future: Future[_T] = Future()
         self.submit(job, future)
         return future.result()
@@ -168,17 +172,9 @@ class _RacerThread:
             return None
 
     def make_spare(self, key: object, make: Callable[[], Isolate]) -> None:
-        """Start making the next isolate for ``key`` on a thread of its own (not this one: making
-        an isolate queues its MiniRacer here)."""
+        """Queue the making of the next isolate for ``key``."""
         future: Future[Isolate] = Future()
-
-        def run() -> None:
-            try:
-                future.set_result(make())
-            except BaseException as exc:  # kept for take_spare, which makes a fresh one instead
-                future.set_exception(exc)
-
-        threading.Thread(target=run, name="meltica-v8-spare", daemon=True).start()
+        self.submit(make, future)
         with self._lock:
             old, self._spare = self._spare, (os.getpid(), key, future)
         if old is not None and old[0] == os.getpid():
@@ -226,32 +222,44 @@ _racer_thread = _RacerThread()
 # the same way. Where mini-racer was started before the kit made an isolate, its flags stay as they were.
 _V8_FLAGS: tuple[str, ...] = ("--no-lazy",)
 
-
-def _new_racer() -> MiniRacer:
-    init_mini_racer(flags=_V8_FLAGS, ignore_duplicate_init=True)
-    return MiniRacer()
-
-
-# Every open MiniRacer, held here until it is closed on the racer thread. Otherwise an isolate that
-# ends up in cyclic garbage takes its MiniRacer with it, and the collector runs MiniRacer.__del__,
-# which frees the context on whatever thread collects: the crash _RacerThread exists to prevent.
-_open_racers: set[MiniRacer] = set()
+# Every open context with the callback V8 reports through, held here until the context is freed on
+# the racer thread: the callback must outlive the context, and a context is freed only there.
+_open_contexts: dict[int, tuple[Context, Callable[[int, RawValueHandleType], None]]] = {}
 
 
-def _close_racer(racer: MiniRacer) -> None:
-    """Close ``racer`` (on the racer thread)."""
-    racer.close()
-    _open_racers.discard(racer)
+def _new_context() -> Context:
+    """A new V8 isolate and context (on the racer thread)."""
+    dll = init_mini_racer(flags=_V8_FLAGS, ignore_duplicate_init=True)
+    made: list[Context] = []
+
+    @mr_callback_func
+    def report(callback_id: int, raw: RawValueHandleType) -> None:
+        made[0].handle_callback_from_v8(callback_id, raw)
+
+    # no event loop: it would only serve the tasks mini-racer tracks, and an isolate makes none
+    context = Context(dll, ContextType(dll.mr_init_context(report)), None, ObjectFactoryImpl(), count(1))
+    made.append(context)
+    _open_contexts[id(context)] = (context, report)
+    return context
+
+
+def _free_context(context: Context) -> None:
+    """Free ``context`` (on the racer thread)."""
+    held = _open_contexts.pop(id(context), None)
+    if held is not None:
+        # held keeps the callback alive until V8 is done with it: freeing ends the calls in flight,
+        # and they report through it
+        context._dll.mr_free_context(context._ctx)
+        del held
 
 
 def _close_all_at_exit() -> None:
-    # Racers still open at exit (a process-wide module host, an isolate a caller never closed)
-    # would otherwise be freed by interpreter teardown on the main thread, which can crash the
-    # process after all its work is done. atexit still runs while the racer thread is alive.
+    # Contexts still open at exit (a process-wide module host, an isolate a caller never closed) are
+    # freed on the racer thread while it is still alive.
     _racer_thread.drop_spare()
-    racers = list(_open_racers)
-    if racers and _racer_thread.pid == os.getpid():
-        _racer_thread.call(lambda: [_close_racer(racer) for racer in racers])
+    contexts = [context for context, _report in _open_contexts.values()]
+    if contexts and _racer_thread.pid == os.getpid():
+        _racer_thread.call(lambda: [_free_context(context) for context in contexts])
 
 
 atexit.register(_close_all_at_exit)
@@ -273,15 +281,14 @@ class Isolate:
         self.broken = False
         # why a broken isolate takes no more calls, as the kind of stop and the words of its error
         self._broken_by = ("heap", "reaching its heap limit")
-        self._racer = _racer_thread.call(_new_racer)
-        _open_racers.add(self._racer)
+        self._context = _racer_thread.call(_new_context)
         self._closed = False
         self._calling = threading.Lock()  # one call at a time: results come back in order
         # What this isolate's calls have added to the process's resident memory, so far. Only the
         # time inside calls counts: what Python allocates between them (result frames, a notebook's
         # data) is not the strategy's. V8 running a call may also free memory, which counts down.
         self._grown = 0
-        self._racer.set_hard_memory_limit(limits.heap_bytes)
+        self._context.set_hard_memory_limit(limits.heap_bytes)
         self.setup_value: Any = None
         try:
             self.setup_value = self._evaluate(_PRELUDE + (setup or ""), seconds=None, shift=len(_PRELUDE))
@@ -295,9 +302,9 @@ class Isolate:
         ahead for these limits and setup when there is one, else a new one; either way the next is
         then made in the background, and ``ahead`` (code that prepares work without running any
         caller's code, such as compiling the module the next run is likely to bring) evaluated in it.
-        A fresh isolate with the kit's setup run costs about as much as a short backtest (a
-        MiniRacer, the host script); a process that runs many sessions in a row (a notebook, a sweep
-        worker) has it made while the current one runs. The isolate made ahead has run nothing but
+        A fresh isolate with the kit's setup run costs about as much as a short backtest (a V8
+        context, the host script); a process that runs many sessions in a row (a notebook, a sweep
+        worker) has it made on the racer thread while the current one runs. The isolate made ahead has run nothing but
         the setup and ``ahead``, like a new one. While it is being made, the memory it takes (a few
         MiB) also shows in the memory budget of any other isolate's call running then (budgets
         start at 1 GiB above the heap limit)."""
@@ -322,7 +329,7 @@ class Isolate:
     @property
     def v8_version(self) -> str:
         """The V8 version of this isolate."""
-        return str(self._racer.v8_version)
+        return self._context.v8_version()
 
     def eval(self, code: str, *, seconds: float | None = None) -> Any:
         """Evaluate ``code``; raises :class:`JSError` or :class:`JSLimitError`."""
@@ -366,7 +373,7 @@ class Isolate:
         runs, this thread looks at it every ``_WATCH_SECONDS``; to stop it, it cancels the task,
         which makes V8 terminate the JavaScript and still report, so the queue stays in step.
         """
-        ctx = self._racer._ctx
+        ctx = self._context
         results = ctx._non_cancelable_mr_task_results_queue
         handle = ctx._python_to_value_handle(code)  # kept until the result is in: V8 reads it
         start = _resident_bytes()
@@ -415,18 +422,18 @@ class Isolate:
 
     def heap_used(self) -> int:
         """Bytes of V8 heap in use."""
-        return int(self._racer.heap_stats().get("used_heap_size", 0))
+        return int(json.loads(self._context.heap_stats()).get("used_heap_size", 0))
 
     def heap_total(self) -> int:
         """Bytes of V8 heap the isolate holds (in use, garbage not yet collected, free pages)."""
-        return int(self._racer.heap_stats().get("total_heap_size", 0))
+        return int(json.loads(self._context.heap_stats()).get("total_heap_size", 0))
 
     def collect_garbage(self) -> None:
         """Have V8 collect all its garbage and return the pages it frees to the system (full,
         compacting collections: about a millisecond per MiB of heap). V8 otherwise keeps garbage until
         its next full collection, and freed pages pooled, even after the isolate is closed."""
         start = _resident_bytes()
-        self._racer.low_memory_notification()
+        self._context.low_memory_notification()
         self._grown += _resident_bytes() - start  # the budget counts what the strategy holds
 
     def close(self) -> None:
@@ -436,16 +443,16 @@ class Isolate:
         if self._closed:
             return
         self._closed = True
-        racer = self._racer
-        _racer_thread.submit(lambda: _close_racer(racer))
+        context = self._context
+        _racer_thread.submit(lambda: _free_context(context))
 
     def __del__(self) -> None:
         # An isolate nobody closed: mini-racer would free it on the collecting thread, which can
         # crash. During interpreter shutdown no thread can be started any more; then it leaks.
         if not getattr(self, "_closed", True):
-            racer = self._racer
+            context = self._context
             with contextlib.suppress(RuntimeError):
-                _racer_thread.submit(lambda: _close_racer(racer))
+                _racer_thread.submit(lambda: _free_context(context))
 
     def __enter__(self) -> Isolate:
         return self

@@ -307,7 +307,7 @@ def test_an_isolate_whose_cancelled_call_does_not_report_in_time_takes_no_more_c
 
     monkeypatch.setattr(isolate_module, "_FLUSH_SECONDS", 0.05)
     with Isolate(Limits(call_seconds=0.2)) as stuck:
-        dll = stuck._racer._ctx._dll
+        dll = stuck._context._dll
         cancel = dll.mr_cancel_task
         # V8 is told to stop only after the isolate has stopped waiting for its report, as when a
         # built-in that never checks for interrupts runs on
@@ -320,4 +320,4 @@ def test_an_isolate_whose_cancelled_call_does_not_report_in_time_takes_no_more_c
         assert refused.value.kind == "time"
         monkeypatch.undo()
         # V8 stops and reports (late) before the isolate is closed
-        stuck._racer._ctx._non_cancelable_mr_task_results_queue.get(timeout=60)
+        stuck._context._non_cancelable_mr_task_results_queue.get(timeout=60)
