@@ -239,8 +239,9 @@ class StrategySession:
         # before): getting it is no call into V8. Init and the module's evaluation are then one call,
         # whose value is the buffer of the chunk columns init returns.
         text = json.dumps(source.decode("utf-8"))
-        # the next run most likely brings this module again: the isolate made for it compiles it ahead
-        ahead = f"__mlabHost.prepare({text})"
+        # the next run most likely brings this module again, and as many events a chunk: the isolate
+        # made for it compiles the module and makes the chunk buffer ahead
+        ahead = f"__mlabHost.prepare({text}), __mlabHost.reserve({self._chunk})"
         self._isolate = self._guarded(lambda: Isolate.ready(limits, host_source(), ahead=ahead), "")
         load = f"__mlabHost.load({text}, {json.dumps(dict(config))}, {json.dumps(tag)})"
         try:

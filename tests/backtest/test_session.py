@@ -112,6 +112,20 @@ def test_a_session_with_a_smaller_capacity_than_a_feed_runs_it_in_chunks_of_that
     assert calls == [4, 6]
 
 
+def test_sessions_run_alike_whether_the_chunk_buffer_made_ahead_was_for_longer_or_shorter_chunks():
+    # each session's isolate was made ahead with a buffer for the chunk size of the session before:
+    # longer (laid out from its start), shorter (a buffer of its own), or the same
+    data = trades(PRICES)
+    events = load_market_data(data).events
+    results = []
+    for capacity in (2, None, 2, 2, 5, None):
+        with _session(data, providers=events.providers, capacity=capacity) as session:
+            session.feed(events)
+            results.append(session.finish())
+    for other in results[1:]:
+        _same(results[0], other)
+
+
 def test_a_run_after_a_run_of_another_module_runs_its_own_module_not_the_one_compiled_ahead():
     data = trades(PRICES)
     events = load_market_data(data).events
