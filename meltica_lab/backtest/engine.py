@@ -27,6 +27,7 @@ from meltica_lab.backtest.results import (
     errors_frame,
     fills_frame,
     logs_frame,
+    order_ids,
     orders_frame,
 )
 from meltica_lab.backtest.session import StrategySession
@@ -265,10 +266,11 @@ def backtest_revision(
         "python_to_v8_calls": crossings,
         "wall_seconds": round(time.perf_counter() - started, 6),
     }
+    ids = order_ids(snapshot, INSTANCE_ID)
     return BacktestResult(
         summary=summary,
-        fills=fills_frame(snapshot, INSTANCE_ID),
-        orders=orders_frame(snapshot, INSTANCE_ID),
+        fills=fills_frame(snapshot, INSTANCE_ID, ids=ids),
+        orders=orders_frame(snapshot, INSTANCE_ID, ids=ids),
         equity=equity,
         logs=logs_frame(snapshot),
         errors=errors,

@@ -110,9 +110,10 @@ def _legacy_drawdown(values: np.ndarray, fees: np.ndarray, capital: float) -> fl
 
 def _top(values: np.ndarray) -> float:
     """The largest value that is not NaN (NaN when there is none), as ``Series.max`` finds it."""
+    top = float(values.max())  # NaN if any value is
+    if not math.isnan(top):
+        return top
     missing = np.isnan(values)
-    if not missing.any():
-        return float(values.max())
     return float(values[~missing].max()) if not missing.all() else math.nan
 
 

@@ -49,15 +49,23 @@ def client_order_ids(instance_id: str, ms: np.ndarray, rem: np.ndarray, index: n
     return [f"{instance_id}-{t}-{i}" for t, i in zip(ns.tolist(), index.astype(np.int64).tolist(), strict=True)]
 
 
-def fills_frame(snapshot: SessionSnapshot, instance_id: str) -> pd.DataFrame:
-    """One row per fill: order id, symbol, side, quantity, price, fee (quote), liquidity, position after."""
+def order_ids(snapshot: SessionSnapshot, instance_id: str) -> np.ndarray:
+    """The client order id of every order in the snapshot's orders table, in its order (an object
+    array: give it to :func:`fills_frame` and :func:`orders_frame` to make them once for both)."""
+    c = _columns(snapshot.orders, ORDER_COLUMNS)
+    ids = np.empty(len(snapshot.orders), dtype=object)
+    ids[:] = client_order_ids(instance_id, c["ms"], c["rem"], c["index"])
+    return ids
+
+
+def fills_frame(snapshot: SessionSnapshot, instance_id: str, *, ids: np.ndarray | None = None) -> pd.DataFrame:
+    """One row per fill: order id, symbol, side, quantity, price, fee (quote), liquidity, position
+    after; ``ids`` are the snapshot's :func:`order_ids` when the caller has them."""
     c = _columns(snapshot.fills, FILL_COLUMNS)
-    orders = _columns(snapshot.orders, ORDER_COLUMNS)
-    order_index = c["order"].astype(np.int64)
-    ids = client_order_ids(instance_id, orders["ms"], orders["rem"], orders["index"])
+    ids = order_ids(snapshot, instance_id) if ids is None else ids
     return pd.DataFrame(
         {
-            "client_order_id": _names(ids, order_index),
+            "client_order_id": ids[c["order"].astype(np.int64)],
             "symbol": _names(snapshot.summary["symbols"], c["symbol"]),
             "side": np.where(c["side"] > 0, "Buy", "Sell"),
             "quantity": c["quantity"],
@@ -70,14 +78,15 @@ def fills_frame(snapshot: SessionSnapshot, instance_id: str) -> pd.DataFrame:
     )
 
 
-def orders_frame(snapshot: SessionSnapshot, instance_id: str) -> pd.DataFrame:
-    """One row per order, indexed by submission time, with its last state."""
+def orders_frame(snapshot: SessionSnapshot, instance_id: str, *, ids: np.ndarray | None = None) -> pd.DataFrame:
+    """One row per order, indexed by submission time, with its last state; ``ids`` are the
+    snapshot's :func:`order_ids` when the caller has them."""
     c = _columns(snapshot.orders, ORDER_COLUMNS)
     summary = snapshot.summary
     reasons = summary["reasons"]
     return pd.DataFrame(
         {
-            "client_order_id": client_order_ids(instance_id, c["ms"], c["rem"], c["index"]),
+            "client_order_id": order_ids(snapshot, instance_id) if ids is None else ids,
             "symbol": _names(summary["symbols"], c["symbol"]),
             "provider": _names(summary["orderProviders"], c["provider"]),
             "side": np.where(c["side"] > 0, "Buy", "Sell"),

@@ -309,6 +309,10 @@ class StrategySession:
             )
         symbol_map, new_symbols = self._codes(self._symbols, events.symbols)
         provider_map, new_providers = self._codes(self._providers, events.providers)
+        # codes that are the host's own (one symbol, the providers declared up front) are copied as
+        # they are: a lookup per event is a pass over the chunk (1.7 ms per 1M events each)
+        symbol_map = None if np.array_equal(symbol_map, np.arange(len(symbol_map))) else symbol_map
+        provider_map = None if np.array_equal(provider_map, np.arange(len(provider_map))) else provider_map
         if new_symbols or new_providers:
             self._eval(f"__mlabHost.addTables({json.dumps(new_symbols)}, {json.dumps(new_providers)})", "")
         chunk = self._chunk
@@ -325,8 +329,8 @@ class StrategySession:
             inputs["ms"][:n] = ms
             inputs["rem"][:n] = np.subtract(part.ts, ms * _NS_PER_MS, out=ms)
             inputs["kind"][:n] = part.kind
-            inputs["symbol"][:n] = symbol_map[part.symbol]
-            inputs["provider"][:n] = provider_map[part.provider]
+            inputs["symbol"][:n] = part.symbol if symbol_map is None else symbol_map[part.symbol]
+            inputs["provider"][:n] = part.provider if provider_map is None else provider_map[part.provider]
             inputs["side"][:n] = part.side
             for k, row in enumerate(part.value_rows):
                 if row is not None:

@@ -7,7 +7,10 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from meltica_lab.backtest.results import _before_in_symbol
+from meltica_lab.backtest.data import load_market_data
+from meltica_lab.backtest.results import _before_in_symbol, fills_frame, order_ids, orders_frame
+from meltica_lab.backtest.session import StrategySession
+from tests.backtest.test_session import TRADER, trades
 
 FILLS = st.lists(st.tuples(st.integers(0, 3), st.booleans()), max_size=60)
 
@@ -19,3 +22,16 @@ def test_the_open_flag_before_each_fill_is_that_of_the_same_symbols_previous_fil
     frame = pd.DataFrame({"symbol": symbol, "open": flags})
     expected = frame.groupby("symbol")["open"].shift(fill_value=False).to_numpy(dtype=bool)
     assert np.array_equal(_before_in_symbol(symbol, flags), expected)
+
+
+def test_the_fills_and_orders_frames_made_with_the_order_ids_given_are_those_made_without():
+    data = trades([100.0, 99.0, 94.0, 96.0, 97.0])
+    with StrategySession(TRADER, name="trader", tag="v1.0.0", config={}, symbols=("BTC-USDT",)) as session:
+        session.feed(load_market_data(data).events)
+        snapshot = session.finish()
+    ids = order_ids(snapshot, "inst")
+    # the limit buy at the first trade (2023-01-01T00:00:00Z), the market sell three trades later
+    assert list(ids) == ["inst-1672531200000000000-0", "inst-1672531203000000000-1"]
+    pd.testing.assert_frame_equal(fills_frame(snapshot, "inst", ids=ids), fills_frame(snapshot, "inst"))
+    pd.testing.assert_frame_equal(orders_frame(snapshot, "inst", ids=ids), orders_frame(snapshot, "inst"))
+    assert list(fills_frame(snapshot, "inst")["client_order_id"]) == [ids[0], ids[1]]

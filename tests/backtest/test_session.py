@@ -126,6 +126,19 @@ def test_sessions_run_alike_whether_the_chunk_buffer_made_ahead_was_for_longer_o
         _same(results[0], other)
 
 
+def test_symbols_and_providers_declared_in_another_order_than_the_datas_give_the_same_trading():
+    # the session's codes then differ from the data's, and each chunk is mapped to them
+    data = trades(PRICES * 2, symbol=["BTC-USDT", "ETH-USDT"] * 5, provider=["okx", "binance"] * 5)
+    events = load_market_data(data).events
+    logs = []
+    for symbols, providers in ((events.symbols, events.providers), (events.symbols[::-1], events.providers[::-1])):
+        echo = module("return { onTrade(ctx, evt, p, price) { log(evt.symbol, evt.provider, price); } };")
+        with StrategySession(echo, name="e", tag="v", config={}, symbols=symbols, providers=providers) as session:
+            session.feed(events)
+            logs.append(session.finish().summary["journal"]["logs"]["text"])
+    assert logs[0] == logs[1] and logs[0][:2] == ["BTC-USDT okx 100", "ETH-USDT binance 99"]
+
+
 def test_a_run_after_a_run_of_another_module_runs_its_own_module_not_the_one_compiled_ahead():
     data = trades(PRICES)
     events = load_market_data(data).events
