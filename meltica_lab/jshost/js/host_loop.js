@@ -48,28 +48,36 @@ M.loop = (function () {
     return size;
   }
 
-  // A buffer made ahead (in an isolate made before the run that takes it: Python's Isolate.ready)
-  // with every page written once. A new ArrayBuffer's pages are mapped at first write: Python's
-  // first fill of the chunk columns then took a page fault per 4 KiB (about 1,350 for 65,536
-  // events, 3 ms of a 100k-trade run). The run that takes it lays its columns out from its start.
-  let reserved = null;
-  function reserve(n) {
-    reserved = new ArrayBuffer(bufferBytes(n));
-    new Uint8Array(reserved).fill(0);
-  }
-
-  function allocate(n) {
-    const size = bufferBytes(n);
-    const buffer = reserved !== null && reserved.byteLength >= size ? reserved : new ArrayBuffer(size);
-    reserved = null;
+  function chunkViews(n, buffer) {
     const columns = {};
     let offset = 0;
     for (const [name, type] of M.schema.chunkColumns) {
       columns[name] = new TYPES[type](buffer, offset, n);
       offset += align(n * TYPES[type].BYTES_PER_ELEMENT);
     }
-    control = new Int32Array(buffer, offset, 2);
-    return { columns, bytes: new Uint8Array(buffer) };
+    return { n, columns, control: new Int32Array(buffer, offset, 2), bytes: new Uint8Array(buffer) };
+  }
+
+  // The columns made ahead (in an isolate made before the run that takes it: Python's
+  // Isolate.ready), every page of their buffer written once. A new ArrayBuffer's pages are mapped at
+  // first write: Python's first fill of the chunk columns then took a page fault per 4 KiB (about
+  // 1,350 for 65,536 events, 3 ms of a 100k-trade run). A run of as many events a chunk takes them
+  // as they are; one of fewer lays its own columns out from the start of their buffer.
+  let reserved = null;
+  function reserve(n) {
+    reserved = chunkViews(n, new ArrayBuffer(bufferBytes(n)));
+    reserved.bytes.fill(0);
+  }
+
+  function allocate(n) {
+    const made = reserved;
+    reserved = null;
+    let shared;
+    if (made !== null && made.n === n) shared = made;
+    else if (made !== null && made.bytes.byteLength >= bufferBytes(n)) shared = chunkViews(n, made.bytes.buffer);
+    else shared = chunkViews(n, new ArrayBuffer(bufferBytes(n)));
+    control = shared.control;
+    return shared;
   }
 
   // Returns the shared buffer of the chunk columns and the control word.
