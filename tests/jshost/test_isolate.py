@@ -321,3 +321,29 @@ def test_an_isolate_whose_cancelled_call_does_not_report_in_time_takes_no_more_c
         monkeypatch.undo()
         # V8 stops and reports (late) before the isolate is closed
         stuck._context._non_cancelable_mr_task_results_queue.get(timeout=60)
+
+
+def test_the_resident_memory_read_in_a_forked_child_is_the_childs_own():
+    # the descriptor kept open on /proc/self/statm is the parent's file: a child must open its own
+    script = textwrap.dedent(
+        """
+        import os
+        from meltica_lab.jshost.isolate import _resident
+        before = _resident.bytes()
+        read, write = os.pipe()
+        child = os.fork()
+        if child == 0:
+            grown = bytearray(256 << 20)
+            grown[:: 4096] = b"x" * len(grown[:: 4096])
+            os.write(write, str(_resident.bytes()).encode())
+            os._exit(0)
+        os.close(write)
+        in_child = int(os.read(read, 64))
+        os.waitpid(child, 0)
+        print(before, in_child, _resident.bytes())
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)
+    before, in_child, parent_after = (int(v) for v in out.stdout.split())
+    assert in_child - before > 200 << 20  # the child's 256 MiB show in the child's reading
+    assert parent_after - before < 100 << 20  # and not in the parent's
