@@ -30,7 +30,7 @@ from meltica_lab.backtest.results import (
     order_ids,
     orders_frame,
 )
-from meltica_lab.backtest.session import StrategySession
+from meltica_lab.backtest.session import LONG_FEED, StrategySession
 from meltica_lab.backtest.settings import BacktestSettings, SettingsChanges
 from meltica_lab.errors import DataError, UsageError
 from meltica_lab.loader import Loader, Revision
@@ -39,9 +39,6 @@ ENGINE_VERSION = "1.0.0"
 """Version of the backtest semantics (host, exchange, analytics); recorded in every provenance."""
 
 INSTANCE_ID = "backtest"
-_LONG_FEED = 1 << 18
-"""Events after which a run has V8 release its garbage before the results are built (peak memory);
-shorter runs leave too little to be worth a V8 call (fixed cost)."""
 _MINI_RACER_VERSION = importlib.metadata.version("mini-racer")  # read once: it scans the installed packages
 
 
@@ -226,13 +223,15 @@ def backtest_revision(
         with tqdm(total=len(events), disable=not settings.progress, delay=1.0, unit="ev", desc=revision.name) as bar:
             session.feed(events, on_chunk=bar.update)
         del events
-        if replayed >= _LONG_FEED:
-            # V8 keeps a long feed's garbage (tens of MiB at 1M trades) past the run, closed or not:
-            # collected now, the results built next reuse that memory
+        if replayed >= LONG_FEED:
+            # V8 keeps a long feed's garbage past the run: collected now, the results built next reuse
+            # that memory (shorter runs leave too little to be worth a V8 call)
             session.release_memory()
         snapshot = session.finish()
         v8_version = session.v8_version
         crossings = session.crossings
+        # closed now, the isolate's memory goes back while the frames below are built
+        session.close(release=replayed >= LONG_FEED)
 
     about_data["data_sha256"] = digest.value
     capital = settings.capital

@@ -55,6 +55,9 @@ RUNTIME_FILES = (
 """The JS runtime, in load order; each file adds one part to the host's private namespace ``M``."""
 HOST_ENTRY = "__mlabHost"
 """The script-level constant the host's API is bound to (see :func:`meltica_lab.jshost.scripts.host_script`)."""
+LONG_FEED = 1 << 18
+"""Events from which a run counts as long: its memory is worth returning when it ends, and the next
+run's chunk buffer is not made ahead (its page faults, about 3 ms, are lost in a run this long)."""
 _T = TypeVar("_T")
 _NS_PER_MS = 1_000_000
 _TABLES = "__mlabHost.tables()"
@@ -240,8 +243,11 @@ class StrategySession:
         # whose value is the buffer of the chunk columns init returns.
         text = json.dumps(source.decode("utf-8"))
         # the next run most likely brings this module again, and as many events a chunk: the isolate
-        # made for it compiles the module and makes the chunk buffer ahead
-        ahead = f"__mlabHost.prepare({text}), __mlabHost.reserve({self._chunk})"
+        # made for it compiles the module and, after a short run, makes the chunk buffer ahead (after
+        # a long one it would hold 5.5 MiB through the whole run, for a saving the next can't show)
+        ahead = f"__mlabHost.prepare({text})"
+        if capacity is None or capacity < LONG_FEED:
+            ahead += f", __mlabHost.reserve({self._chunk})"
         self._isolate = self._guarded(lambda: Isolate.ready(limits, host_source(), ahead=ahead), "")
         load = f"__mlabHost.load({text}, {json.dumps(dict(config))}, {json.dumps(tag)})"
         try:
@@ -422,9 +428,10 @@ class StrategySession:
         """The V8 version the strategy runs on."""
         return self._isolate.v8_version
 
-    def close(self) -> None:
-        """Release the isolate."""
-        self._isolate.close()
+    def close(self, *, release: bool = False) -> None:
+        """Release the isolate; ``release`` after a long run returns the memory it held to the system
+        (see :meth:`meltica_lab.jshost.isolate.Isolate.close`)."""
+        self._isolate.close(release=release)
 
     def __enter__(self) -> StrategySession:
         return self

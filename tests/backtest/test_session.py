@@ -9,7 +9,7 @@ import pytest
 from meltica_lab.backtest import run_backtest
 from meltica_lab.backtest.data import load_market_data
 from meltica_lab.backtest.options import SessionOptions
-from meltica_lab.backtest.session import SessionSnapshot, StrategySession
+from meltica_lab.backtest.session import LONG_FEED, SessionSnapshot, StrategySession
 from meltica_lab.errors import StrategyRuntimeError
 from tests.backtest.conftest import module, register, trades
 
@@ -114,11 +114,12 @@ def test_a_session_with_a_smaller_capacity_than_a_feed_runs_it_in_chunks_of_that
 
 def test_sessions_run_alike_whether_the_chunk_buffer_made_ahead_was_for_longer_or_shorter_chunks():
     # each session's isolate was made ahead with a buffer for the chunk size of the session before:
-    # longer (laid out from its start), shorter (a buffer of its own), or the same
+    # longer (laid out from its start), shorter (a buffer of its own), the same, or none (after a
+    # session whose capacity made it a long run)
     data = trades(PRICES)
     events = load_market_data(data).events
     results = []
-    for capacity in (2, None, 2, 2, 5, None):
+    for capacity in (2, None, 2, 2, 5, LONG_FEED, 2, None):
         with _session(data, providers=events.providers, capacity=capacity) as session:
             session.feed(events)
             results.append(session.finish())

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from meltica_lab.jshost.isolate import Isolate, JSError, JSLimitError, _racer_thread
+from meltica_lab.jshost.isolate import Isolate, JSError, JSLimitError, _racer_thread, _resident
 from meltica_lab.jshost.limits import Limits
 
 
@@ -289,6 +289,18 @@ def test_collect_garbage_returns_the_heap_garbage_left_by_earlier_calls(isolate)
     isolate.collect_garbage()
     assert isolate.heap_total() < before / 2
     assert isolate.eval("1 + 1") == 2
+
+
+def test_an_isolate_closed_with_release_gives_the_memory_its_heap_grew_by_back_to_the_system():
+    isolate = Isolate()
+    start = _resident.bytes()
+    isolate.eval("var keep = []; for (let k = 0; k < 2e5; k++) keep.push({a: k, b: [k], c: 'x' + k}); keep = null; 0")
+    grown = _resident.bytes() - start
+    assert grown > 16 << 20
+    before = _resident.bytes()
+    isolate.close(release=True)
+    _racer_thread.call(lambda: None)  # the isolate is freed on the racer thread, after close returns
+    assert before - _resident.bytes() > grown / 2
 
 
 def test_a_call_interrupted_while_v8_runs_is_stopped_and_the_next_call_gets_its_own_value(isolate):
