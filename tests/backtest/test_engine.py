@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
 from meltica_lab.backtest import Fees, compare, run_backtest
 from meltica_lab.backtest.metrics import SHARPE_LABEL, sharpe_ratio
+from meltica_lab.backtest.session import LONG_FEED
 from meltica_lab.data import load_market_data
 from meltica_lab.errors import ConfigError, DataError, IntegrityError, UsageError
+from meltica_lab.jshost.isolate import Isolate
 from meltica_lab.loader import Loader
 from tests.backtest.conftest import SECOND, T0, module, register, trades
 
@@ -136,6 +139,33 @@ def test_the_provenance_records_the_data_digest_of_a_large_frame_hashed_during_t
     result = run_backtest("roundtrip", frame, root=root, progress=False)
     assert result.provenance["data_sha256"] == load_market_data(frame).sha256
     assert result.provenance["data_sha256"].startswith("sha256:")
+
+
+def test_a_long_run_closes_its_isolate_releasing_its_memory_and_a_short_one_leaves_that_cost_out(
+    root, digest, monkeypatch
+):
+    releases = []
+    close = Isolate.close
+
+    def spy(self, *, release=False):
+        releases.append(release)
+        close(self, release=release)
+
+    monkeypatch.setattr(Isolate, "close", spy)
+    long = pd.DataFrame(
+        {
+            "timestamp": T0 + np.arange(LONG_FEED, dtype=np.int64) * (SECOND // 10),
+            "price": 100.0 + np.arange(LONG_FEED) % 7,
+            "quantity": 1.0,
+            "symbol": "BTC-USDT",
+        }
+    )
+    released = []
+    for frame in (trades(PRICES), long):
+        releases.clear()
+        run_backtest("roundtrip", frame, root=root, progress=False)
+        released.append(any(releases))
+    assert released == [False, True]
 
 
 def test_to_json_repr_html_and_plot(root, digest):
