@@ -343,6 +343,23 @@ def test_reading_only_the_side_and_time_of_a_trade_leaves_its_decimals_for_later
     assert lines[0] == "Buy 2023-01-01T00:00:00Z true" and lines[1].startswith("Sell ")
 
 
+def _numpy_iso(stamps: list[int]) -> list[str]:
+    """numpy's ISO text of nanosecond times, trailing zeros of the fraction dropped, with a Z."""
+    expected = []
+    for stamp in stamps:
+        whole, _, fraction = str(np.datetime64(stamp, "ns")).partition(".")
+        fraction = fraction.rstrip("0")
+        expected.append(f"{whole}.{fraction}Z" if fraction else f"{whole}Z")
+    return expected
+
+
+def test_iso_times_on_every_whole_millisecond_of_a_second_drop_trailing_zeros_as_numpy_does():
+    stamps = [T0 + k * 1_000_000 for k in range(1000)]
+    data = pd.DataFrame({"timestamp": stamps, "price": 1.0, "quantity": 1.0})
+    lines = log_lines(run_session(module("return { onTrade(c, e, p) { log(p.timestamp); } };"), data))
+    assert lines == _numpy_iso(stamps) and lines[100].endswith(".1Z") and lines[120].endswith(".12Z")
+
+
 def test_iso_times_match_numpy_across_second_minute_hour_day_and_year_boundaries():
     rng = np.random.default_rng(1)
     edges = [T0 - 1, T0, T0 + 59 * SECOND + 999_999_999, T0 + 60 * SECOND, 1_704_067_199_999_999_999]
@@ -351,9 +368,4 @@ def test_iso_times_match_numpy_across_second_minute_hour_day_and_year_boundaries
     stamps = sorted([*edges, *close, *close[:3], *(T0 + rng.integers(0, 400 * 86_400 * SECOND, 300)).tolist()])
     data = pd.DataFrame({"timestamp": stamps, "price": 1.0, "quantity": 1.0})
     lines = log_lines(run_session(module("return { onTrade(c, e, p) { log(p.timestamp); } };"), data))
-    expected = []
-    for stamp in stamps:
-        whole, _, fraction = str(np.datetime64(stamp, "ns")).partition(".")
-        fraction = fraction.rstrip("0")
-        expected.append(f"{whole}.{fraction}Z" if fraction else f"{whole}Z")
-    assert lines == expected
+    assert lines == _numpy_iso(stamps)

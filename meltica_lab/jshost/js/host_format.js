@@ -33,8 +33,13 @@ M.format = (function () {
   const SECONDS = [];
   for (let k = 0; k < 60; k++) SECONDS.push(String(100 + k).slice(1));
   // ".mmmZ" with trailing zeros dropped, by millisecond: the end of a time without nanoseconds.
+  // Made without a regular expression: each isolate makes the table (in the one made ahead of a
+  // run, while the run goes on), and 999 replaces took 0.9 against 0.6 ms in a fresh isolate.
   const MILLIS_Z = ["Z"];
-  for (let k = 1; k < 1000; k++) MILLIS_Z.push("." + String(1000 + k).slice(1).replace(/0+$/, "") + "Z");
+  for (let k = 1; k < 1000; k++) {
+    const digits = String(1000 + k).slice(1);
+    MILLIS_Z.push("." + digits.slice(0, k % 100 === 0 ? 1 : k % 10 === 0 ? 2 : 3) + "Z");
+  }
   let minuteStart = NaN;
   let minutePrefix = "";
   let secondStart = NaN;
