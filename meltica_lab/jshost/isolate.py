@@ -15,7 +15,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
-import ctypes.util
 import json
 import os
 import queue
@@ -274,9 +273,13 @@ def _new_context() -> Context:
 
 
 def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's malloc_trim, or None where the C library has none (musl, macOS)."""
-    name = ctypes.util.find_library("c")
-    return getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
+    """glibc's malloc_trim, or None where the C library has none (musl, macOS, Windows). Looked up
+    among the symbols the process already has: ``ctypes.util.find_library`` runs ldconfig, 3 ms
+    of every import of the kit."""
+    try:
+        return getattr(ctypes.CDLL(None), "malloc_trim", None)
+    except (OSError, TypeError):  # Windows has no handle for the process's own symbols
+        return None
 
 
 _trim = _malloc_trim()
