@@ -468,7 +468,14 @@ class Isolate:
         if self._grown > self.limits.memory_bytes:
             # a call that ended just past the budget, or memory held from call to call
             raise _MemoryStop(self._grown)
-        return ctx._value_handle_to_python(value)
+        result = ctx._value_handle_to_python(value)
+        if isinstance(result, memoryview):
+            # mini-racer ties the view to the context, not to the value: once V8 collected the
+            # buffer (when nothing in JavaScript refers to it any more, as with a table returned to
+            # Python) the view read freed memory. The value's handle holds the buffer's memory for
+            # as long as the view lives (no longer than the isolate: closing frees every handle).
+            result.obj._value = value
+        return result
 
     def eval_json(self, code: str, *, seconds: float | None = None) -> Any:
         """Evaluate an expression inside V8, ``JSON.stringify`` it there, and decode it here."""

@@ -8,6 +8,7 @@ import textwrap
 import threading
 import time
 
+import numpy as np
 import pytest
 
 from meltica_lab.jshost.isolate import Isolate, JSError, JSLimitError, _racer_thread, _resident
@@ -301,6 +302,36 @@ def test_an_isolate_closed_with_release_gives_the_memory_its_heap_grew_by_back_t
     isolate.close(release=True)
     _racer_thread.call(lambda: None)  # the isolate is freed on the racer thread, after close returns
     assert before - _resident.bytes() > grown / 2
+
+
+def test_a_buffer_returned_to_python_keeps_its_values_after_v8_collects_it(isolate):
+    # nothing in JavaScript refers to the array once it is returned: V8 collects it, and mini-racer's
+    # view of it read freed memory (the result tables of a backtest, read after one more call)
+    view = isolate.eval("(() => { const a = new Float64Array(20000); a.fill(7.5); return a; })()")
+    isolate.eval("{ let x = []; for (let i = 0; i < 2000; i++) x.push(new Float64Array(2000).fill(1)); } 0")
+    isolate.collect_garbage()
+    isolate.eval("globalThis.kept = Array.from({ length: 200 }, () => new Float64Array(20000).fill(3)); 0")
+    values = np.frombuffer(view, dtype=np.float64)
+    assert len(values) == 20000
+    assert (values == 7.5).all()
+
+
+def test_a_view_dropped_after_its_isolate_was_freed_does_not_crash_the_process():
+    result = _run_python(
+        """
+        import gc
+        from meltica_lab.jshost.isolate import Isolate, _racer_thread
+        iso = Isolate()
+        view = iso.eval("new Float64Array(1000)")
+        iso.close()
+        _racer_thread.call(lambda: None)  # freed on the racer thread, after close returns
+        del view
+        gc.collect()
+        print("dropped")
+        """
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "dropped" in result.stdout
 
 
 def test_a_call_interrupted_while_v8_runs_is_stopped_and_the_next_call_gets_its_own_value(isolate):
