@@ -21,7 +21,7 @@ import numpy as np
 
 from meltica_lab.backtest.events import VALUE_COLUMNS, MarketEvents
 from meltica_lab.backtest.options import SessionOptions
-from meltica_lab.errors import StrategyRuntimeError
+from meltica_lab.errors import StrategyRuntimeError, UsageError
 from meltica_lab.jshost.isolate import Isolate, JSError, JSLimitError
 from meltica_lab.jshost.limits import DEFAULT_LIMITS, Limits
 from meltica_lab.jshost.schema import CHUNK_COLUMNS, FILL_COLUMNS, HANDLERS, ORDER_COLUMNS, ORDER_STATES
@@ -273,7 +273,14 @@ class StrategySession:
         code = int(self._control[0])
         return self.handlers[code] if 0 < code < len(self.handlers) else fallback
 
+    def _open(self) -> Isolate:
+        # a closed session's chunk columns are memory V8 freed: writing them could crash the process
+        if self._isolate.closed:
+            raise UsageError(f"strategy {self.name}: this session is closed: start a new one")
+        return self._isolate
+
     def _eval(self, code: str, during: str, *, seconds: float | None = None) -> Any:
+        self._open()
         self.crossings += 1
         return self._guarded(lambda: self._isolate.eval(code, seconds=seconds), during)
 
@@ -309,6 +316,7 @@ class StrategySession:
 
     def feed(self, events: MarketEvents, *, on_chunk: Callable[[int], None] | None = None) -> None:
         """Run ``events`` through the strategy, one V8 call per chunk; ``on_chunk(n)`` after each."""
+        self._open()
         if self.failed:
             raise StrategyRuntimeError(
                 f"strategy {self.name}: session stopped after an earlier failure", strategy=self.name
@@ -362,10 +370,11 @@ class StrategySession:
         """Have V8 collect the garbage the events run so far left, if its heap holds more than
         ``above`` bytes: what is built next (the results) then reuses that memory instead of adding
         to it. Two Python -> V8 calls when it collects, one otherwise."""
+        isolate = self._open()
         self.crossings += 1
-        if self._isolate.heap_total() > above:
+        if isolate.heap_total() > above:
             self.crossings += 1
-            self._isolate.collect_garbage()
+            isolate.collect_garbage()
 
     def snapshot(self) -> SessionSnapshot:
         """Copies of the result tables and the summary as they are now."""

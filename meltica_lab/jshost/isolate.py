@@ -44,7 +44,7 @@ from py_mini_racer._dll import mr_callback_func
 from py_mini_racer._objects import ObjectFactoryImpl
 from py_mini_racer._value_handle import RawValueHandleType
 
-from meltica_lab.errors import JSError, JSLimitError
+from meltica_lab.errors import JSError, JSLimitError, UsageError
 from meltica_lab.jshost.limits import DEFAULT_LIMITS, Limits
 
 __all__ = ["Isolate", "JSError", "JSLimitError"]  # the errors live in meltica_lab.errors
@@ -386,11 +386,28 @@ class Isolate:
         """The V8 version of this isolate."""
         return self._context.v8_version()
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called: the isolate then takes no more calls."""
+        return self._closed
+
+    def _open_context(self) -> Context:
+        # the context of a closed isolate is freed, or about to be: a call into it, or a write to
+        # memory it shared, could crash the process
+        if self._closed:
+            raise UsageError("this isolate is closed: make a new one")
+        return self._context
+
     def eval(self, code: str, *, seconds: float | None = None) -> Any:
-        """Evaluate ``code``; raises :class:`JSError` or :class:`JSLimitError`."""
+        """Evaluate ``code``; raises :class:`JSError` or :class:`JSLimitError` (a
+        :class:`~meltica_lab.errors.UsageError` once the isolate is closed).
+
+        A buffer or typed array comes back as a memoryview of V8's memory, valid until the isolate
+        is closed."""
         return self._evaluate(code, seconds=seconds, shift=0)
 
     def _evaluate(self, code: str, *, seconds: float | None, shift: int) -> Any:
+        self._open_context()
         if self.broken:
             kind, why = self._broken_by
             raise JSLimitError(f"isolate unusable after {why}", kind=kind)
@@ -484,18 +501,19 @@ class Isolate:
 
     def heap_used(self) -> int:
         """Bytes of V8 heap in use."""
-        return int(json.loads(self._context.heap_stats()).get("used_heap_size", 0))
+        return int(json.loads(self._open_context().heap_stats()).get("used_heap_size", 0))
 
     def heap_total(self) -> int:
         """Bytes of V8 heap the isolate holds (in use, garbage not yet collected, free pages)."""
-        return int(json.loads(self._context.heap_stats()).get("total_heap_size", 0))
+        return int(json.loads(self._open_context().heap_stats()).get("total_heap_size", 0))
 
     def collect_garbage(self) -> None:
         """Have V8 collect all its garbage and return the pages it frees to the system (full,
         compacting collections: about a millisecond per MiB of heap). V8 otherwise keeps garbage until
         its next full collection, and freed pages pooled, even after the isolate is closed."""
+        context = self._open_context()
         start = _resident.bytes()
-        self._context.low_memory_notification()
+        context.low_memory_notification()
         self._grown += _resident.bytes() - start  # the budget counts what the strategy holds
 
     def close(self, *, release: bool = False) -> None:

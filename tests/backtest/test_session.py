@@ -12,7 +12,7 @@ from meltica_lab.backtest import run_backtest
 from meltica_lab.backtest.data import load_market_data
 from meltica_lab.backtest.options import SessionOptions
 from meltica_lab.backtest.session import LONG_FEED, SessionSnapshot, StrategySession, host_source
-from meltica_lab.errors import StrategyRuntimeError
+from meltica_lab.errors import StrategyRuntimeError, UsageError
 from meltica_lab.jshost.isolate import _V8_FLAGS, MAGLEV_ONLY_PREFIX
 from tests.backtest.conftest import module, register, trades
 
@@ -47,6 +47,18 @@ def test_finish_returns_the_results_a_snapshot_after_it_gives():
         later = session.snapshot()
     assert len(finished.fills) == 2 and finished.summary["journal"]["logs"]["text"][0] == "trade 1 100"
     _same(finished, later)
+
+
+def test_a_closed_session_refuses_every_call_with_an_error_naming_the_strategy():
+    # its chunk columns are memory V8 freed: a feed wrote into it and crashed the process
+    data = trades(PRICES)
+    events = load_market_data(data).events
+    session = _session(data)
+    session.feed(events)
+    session.close()
+    for call in (lambda: session.feed(events), session.finish, session.snapshot, session.release_memory):
+        with pytest.raises(UsageError, match="strategy trader: this session is closed"):
+            call()
 
 
 def test_providers_declared_up_front_give_the_codes_the_first_feed_would_and_save_a_call():

@@ -11,6 +11,7 @@ import time
 import numpy as np
 import pytest
 
+from meltica_lab.errors import UsageError
 from meltica_lab.jshost.isolate import Isolate, JSError, JSLimitError, _racer_thread, _resident
 from meltica_lab.jshost.limits import Limits
 
@@ -314,6 +315,15 @@ def test_a_buffer_returned_to_python_keeps_its_values_after_v8_collects_it(isola
     values = np.frombuffer(view, dtype=np.float64)
     assert len(values) == 20000
     assert (values == 7.5).all()
+
+
+def test_a_closed_isolate_refuses_calls_with_a_usage_error():
+    isolate = Isolate()
+    isolate.close()
+    for call in (lambda: isolate.eval("1"), isolate.heap_used, isolate.heap_total, isolate.collect_garbage):
+        with pytest.raises(UsageError, match="this isolate is closed"):
+            call()
+    assert isolate.closed
 
 
 def test_a_view_dropped_after_its_isolate_was_freed_does_not_crash_the_process():
