@@ -248,16 +248,8 @@ _racer_thread = _RacerThread()
 # the host script is then compiled while its isolate is made ahead (Isolate.ready), off the path of
 # the run that takes it. A 100-trade backtest took 1-4 ms less (alternating processes), the module's
 # evaluation and first chunk about 2 ms less; long runs are unchanged, since V8 optimises hot code
-# the same way.
-# --turbo-filter leaves the host's functions named __mlab* (its event loop, the dispatch to the
-# handlers, the formatting of times) to Maglev: TurboFan's compile of them, with all they inline,
-# took about 17 ms of the other core per run, and bought little: at 100k trades a run took as long
-# without it and 9-12 ms less CPU, which is wall time when another job holds a core (77 against
-# 61-69 ms with one busy loop beside it); at 1M the run took 0-5 % longer. The strategy's own code,
-# and the host functions it calls, are optimised as before. Where mini-racer was started before the
-# kit made an isolate, its flags stay as they were.
-MAGLEV_ONLY_PREFIX = "__mlab"
-_V8_FLAGS: tuple[str, ...] = ("--no-lazy", f"--turbo-filter=-{MAGLEV_ONLY_PREFIX}*")
+# the same way. Where mini-racer was started before the kit made an isolate, its flags stay as they were.
+_V8_FLAGS: tuple[str, ...] = ("--no-lazy",)
 
 # Every open context with the callback V8 reports through, held here until the context is freed on
 # the racer thread: the callback must outlive the context, and a context is freed only there.

@@ -3,17 +3,14 @@ that the garbage of a long feed is returned before the results are built."""
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 
 from meltica_lab.backtest import run_backtest
 from meltica_lab.backtest.data import load_market_data
 from meltica_lab.backtest.options import SessionOptions
-from meltica_lab.backtest.session import LONG_FEED, SessionSnapshot, StrategySession, host_source
+from meltica_lab.backtest.session import LONG_FEED, SessionSnapshot, StrategySession
 from meltica_lab.errors import StrategyRuntimeError, UsageError
-from meltica_lab.jshost.isolate import _V8_FLAGS, MAGLEV_ONLY_PREFIX
 from tests.backtest.conftest import module, register, trades
 
 # a limit buy that rests on the first trade and fills later, and a market sell: fills, orders, logs
@@ -175,11 +172,3 @@ def test_a_module_that_does_not_compile_fails_alike_when_the_isolate_made_ahead_
             StrategySession(broken, name="broken", tag="v", config={}, symbols=("BTC-USDT",))
         messages.append(str(failed.value))
     assert len(set(messages)) == 1 and "Unexpected token" in messages[0]
-
-
-def test_the_host_functions_v8_leaves_to_maglev_are_its_loop_dispatch_and_time_formatting():
-    # V8's --turbo-filter matches functions by name: a rename would hand them back to TurboFan
-    # without a word, and a strategy-facing function given the prefix would lose TurboFan
-    assert f"--turbo-filter=-{MAGLEV_ONLY_PREFIX}*" in _V8_FLAGS
-    named = set(re.findall(rf"function\s+({re.escape(MAGLEV_ONLY_PREFIX)}\w*)", host_source()))
-    assert named == {"__mlabLoop", "__mlabDispatch", "__mlabIso"}

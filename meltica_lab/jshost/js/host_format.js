@@ -29,8 +29,7 @@ M.format = (function () {
   // Formatting a Date costs more than a whole handler call, and consecutive events mostly share
   // their second, so "YYYY-MM-DDTHH:MM:SS" is cached (and its minute), the milliseconds come from a
   // table, and a time asked for twice in a row (an event and the reports it causes) is made once.
-  // One concatenation per event: V8 keeps it a cheap rope until it is read. Named __mlab*, like
-  // the host's loop: V8 optimises it with Maglev only (see _V8_FLAGS in jshost/isolate.py).
+  // One concatenation per event: V8 keeps it a cheap rope until it is read.
   const SECONDS = [];
   for (let k = 0; k < 60; k++) SECONDS.push(String(100 + k).slice(1));
   // ".mmmZ" with trailing zeros dropped, by millisecond: the end of a time without nanoseconds.
@@ -48,7 +47,7 @@ M.format = (function () {
   let lastMs = NaN;
   let lastRem = NaN;
   let lastText = "";
-  function __mlabIso(ms, rem) {
+  function iso(ms, rem) {
     if (ms === lastMs && rem === lastRem) return lastText;
     let offset = ms - secondStart;
     if (!(offset >= 0 && offset < 1000)) {
@@ -191,5 +190,5 @@ M.format = (function () {
     }
   }
 
-  return { iso: __mlabIso, nanosText, decimal, goFloat, sprint, goValue, thrown, json, checkReportable, detached };
+  return { iso, nanosText, decimal, goFloat, sprint, goValue, thrown, json, checkReportable, detached };
 })();

@@ -183,9 +183,8 @@ M.loop = (function () {
   }
 
   // Fresh payload and event objects per call: strategies may keep references to them. Each kind
-  // has its own call site, so that V8 sees one handler at each and can inline it. Named __mlab*,
-  // like the loop: V8 optimises it with Maglev only (see _V8_FLAGS in jshost/isolate.py).
-  function __mlabDispatch(i, kind, ms, rem, v0) {
+  // has its own call site, so that V8 sees one handler at each and can inline it.
+  function dispatch(i, kind, ms, rem, v0) {
     const I = inputs;
     const provider = market.providers[I.provider[i]];
     const symbol = market.symbols[I.symbol[i]];
@@ -241,7 +240,7 @@ M.loop = (function () {
   function runChunk(n) {
     enter("runChunk");
     try {
-      __mlabLoop(n);
+      loop(n);
     } finally {
       busy = false;
     }
@@ -249,10 +248,7 @@ M.loop = (function () {
     return events;
   }
 
-  // Named __mlab*: V8 optimises the loop with Maglev only, not TurboFan (see _V8_FLAGS in
-  // jshost/isolate.py), since TurboFan's compile of it, with all it inlines, cost more CPU than its
-  // faster code saved in any but the longest runs.
-  function __mlabLoop(n) {
+  function loop(n) {
     const I = inputs;
     const bare = settings.bare;
     for (let i = 0; i < n; i++) {
@@ -274,7 +270,7 @@ M.loop = (function () {
           market.state.active = symbol;
         }
       }
-      __mlabDispatch(i, kind, ms, rem, v0);
+      dispatch(i, kind, ms, rem, v0);
       if (!bare) {
         if (exchange.pending() > 0) deliverDue(ms, rem);
         I.equity[i] = ledger.value();
