@@ -157,12 +157,31 @@ class _RacerThread:
         self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._pid = 0
+        self._v8_pid = 0
         self._spare: tuple[int, object, Future[Isolate]] | None = None
 
     @property
     def pid(self) -> int:
         """The process whose thread this is (0 before the first job)."""
         return self._pid
+
+    def runs_v8_here(self) -> bool:
+        """Whether V8 may run in this process: it has not, or it was started here. A child forked
+        from a process that ran V8 has none of V8's threads: a line of code may still run there,
+        but a backtest waited forever for them (measured with a fork-context Pool)."""
+        return self._v8_pid in (0, os.getpid())
+
+    def claim_v8(self) -> None:
+        """Note that V8 runs in this process; in a child forked from one where it ran, a
+        :class:`~meltica_lab.errors.UsageError` that says how to start workers instead."""
+        if not self.runs_v8_here():
+            raise UsageError(
+                f"V8 ran in process {self._v8_pid}, and this process was forked from it: V8 cannot run "
+                "in a forked child (it would wait forever for threads fork does not copy). Start worker "
+                "processes with multiprocessing's 'spawn' or 'forkserver' method "
+                "(multiprocessing.get_context('spawn').Pool()), or run the work with meltica_lab's sweep"
+            )
+        self._v8_pid = os.getpid()
 
     def call(self, job: Callable[[], _T]) -> _T:
         """Run ``job`` on the thread and return its result (or raise its exception); a job of the
@@ -241,9 +260,10 @@ _racer_thread = _RacerThread()
 # V8's flags, for the whole process (set before its first isolate). mini-racer's default,
 # --single-threaded, keeps V8 from starting threads of its own, for processes that fork after using
 # V8; but such a child hangs with or without it (measured: a fork-context Pool running backtests
-# after the parent ran one), and the kit never forks a process that has run V8 (a sweep's pool starts
-# from a fork server). With V8's defaults it compiles optimised code and collects garbage on the
-# other core: a 100k-trade backtest took 12-30 % less wall time (alternating processes).
+# after the parent ran one), so such a child is refused V8 (_RacerThread.claim_v8), and the kit never
+# forks a process that has run V8 (a sweep's pool starts from a fork server). With V8's defaults
+# it compiles optimised code and collects garbage on the other core: a 100k-trade backtest took
+# 12-30 % less wall time (alternating processes).
 # --no-lazy compiles every function of a script when the script is compiled, not at its first call:
 # the host script is then compiled while its isolate is made ahead (Isolate.ready), off the path of
 # the run that takes it. A 100-trade backtest took 1-4 ms less (alternating processes), the module's
@@ -258,6 +278,7 @@ _open_contexts: dict[int, tuple[Context, Callable[[int, RawValueHandleType], Non
 
 def _new_context() -> Context:
     """A new V8 isolate and context (on the racer thread)."""
+    _racer_thread.claim_v8()
     dll = init_mini_racer(flags=_V8_FLAGS, ignore_duplicate_init=True)
     made: list[Context] = []
 
@@ -289,7 +310,9 @@ def _free_context(context: Context, *, release: bool = False) -> None:
     """Free ``context`` (on the racer thread); with ``release``, return the memory it held to the
     system first (see :meth:`Isolate.close`)."""
     held = _open_contexts.pop(id(context), None)
-    if held is not None:
+    # a forked child's copies of its parent's contexts are left alone: freeing one would wait for
+    # V8's threads, which the child does not have
+    if held is not None and _racer_thread.runs_v8_here():
         if release:
             # V8 pools the pages of a freed heap for the isolates to come; collected first, the
             # pool is emptied back to the system

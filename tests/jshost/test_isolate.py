@@ -188,6 +188,37 @@ def test_closing_on_another_thread_after_touching_the_built_ins_does_not_crash_t
     assert result.stdout.strip() == "closed"
 
 
+def test_a_child_forked_after_v8_ran_is_refused_an_isolate_with_an_error_that_says_what_to_use():
+    # V8's threads do not survive fork: in a fork-context Pool (Linux's default) started after the
+    # parent ran a backtest, a backtest waited forever for them, while a line of code still ran
+    result = _run_python(
+        """
+        import multiprocessing
+        from meltica_lab.jshost.isolate import Isolate
+
+        def child(_):
+            try:
+                with Isolate() as iso:
+                    return iso.eval("1 + 1")
+            except Exception as exc:
+                return f"{type(exc).__name__}: {exc}"
+
+        if __name__ == "__main__":
+            with Isolate() as iso:
+                assert iso.eval("1 + 1") == 2
+            with multiprocessing.get_context("fork").Pool(1) as pool:
+                print(pool.map_async(child, [0]).get(timeout=60)[0])
+            with Isolate() as iso:
+                print("parent", iso.eval("2 + 2"))
+        """
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    refused, parent = result.stdout.strip().splitlines()
+    assert refused.startswith("UsageError: V8 ran in process ")
+    assert "forked from it" in refused and "'spawn' or 'forkserver'" in refused
+    assert parent == "parent 4"
+
+
 def test_an_isolate_nobody_closed_is_released_safely():
     result = _run_python(
         """
