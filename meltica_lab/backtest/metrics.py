@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from meltica_lab.buffers import text_column, text_dtype
+
 SHARPE_LABEL = "Sharpe Ratio (daily, ann. √365)"
 
 
@@ -120,7 +122,7 @@ def _top(values: np.ndarray) -> float:
 @functools.cache
 def _labels(names: tuple[str, ...]) -> pd.Index:
     # the same every run: pandas infers the labels' dtype once, not for every summary
-    return pd.Index(names)
+    return pd.Index(text_column(names, text_dtype()))
 
 
 def summarise(

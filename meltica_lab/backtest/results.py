@@ -14,6 +14,7 @@ import pandas as pd
 
 from meltica_lab.backtest.metrics import drawdown
 from meltica_lab.backtest.session import FILL_COLUMNS, ORDER_COLUMNS, ORDER_STATES, SessionSnapshot
+from meltica_lab.buffers import text_column, text_dtype
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -63,15 +64,16 @@ def fills_frame(snapshot: SessionSnapshot, instance_id: str, *, ids: np.ndarray 
     after; ``ids`` are the snapshot's :func:`order_ids` when the caller has them."""
     c = _columns(snapshot.fills, FILL_COLUMNS)
     ids = order_ids(snapshot, instance_id) if ids is None else ids
+    text = text_dtype()
     return pd.DataFrame(
         {
-            "client_order_id": ids[c["order"].astype(np.int64)],
-            "symbol": _names(snapshot.summary["symbols"], c["symbol"]),
-            "side": np.where(c["side"] > 0, "Buy", "Sell"),
+            "client_order_id": text_column(ids[c["order"].astype(np.int64)], text),
+            "symbol": text_column(_names(snapshot.summary["symbols"], c["symbol"]), text),
+            "side": text_column(np.where(c["side"] > 0, "Buy", "Sell"), text),
             "quantity": c["quantity"],
             "price": c["price"],
             "fee": c["fee"],
-            "liquidity": np.where(c["maker"] > 0, "maker", "taker"),
+            "liquidity": text_column(np.where(c["maker"] > 0, "maker", "taker"), text),
             "position": c["position"],
         },
         index=_times(c["ms"], c["rem"]),
@@ -84,21 +86,22 @@ def orders_frame(snapshot: SessionSnapshot, instance_id: str, *, ids: np.ndarray
     c = _columns(snapshot.orders, ORDER_COLUMNS)
     summary = snapshot.summary
     reasons = summary["reasons"]
+    text = text_dtype()
     return pd.DataFrame(
         {
-            "client_order_id": order_ids(snapshot, instance_id) if ids is None else ids,
-            "symbol": _names(summary["symbols"], c["symbol"]),
-            "provider": _names(summary["orderProviders"], c["provider"]),
-            "side": np.where(c["side"] > 0, "Buy", "Sell"),
-            "type": np.where(c["type"] > 0, "Limit", "Market"),
+            "client_order_id": text_column(order_ids(snapshot, instance_id) if ids is None else ids, text),
+            "symbol": text_column(_names(summary["symbols"], c["symbol"]), text),
+            "provider": text_column(_names(summary["orderProviders"], c["provider"]), text),
+            "side": text_column(np.where(c["side"] > 0, "Buy", "Sell"), text),
+            "type": text_column(np.where(c["type"] > 0, "Limit", "Market"), text),
             "quantity": c["quantity"],
             "limit_price": c["limit"],
-            "state": _names(list(ORDER_STATES), c["state"]),
+            "state": text_column(_names(list(ORDER_STATES), c["state"]), text),
             "filled_quantity": c["filled"],
             "avg_fill_price": c["avg_price"],
             "fees": c["fees"],
             "updated": _times(c["last_ms"], c["last_rem"], "updated"),
-            "reject_reason": [reasons[int(r)] if r >= 0 else None for r in c["reason"]],
+            "reject_reason": text_column([reasons[int(r)] if r >= 0 else None for r in c["reason"]], text),
         },
         index=_times(c["ms"], c["rem"]),
     )

@@ -321,10 +321,18 @@ def text_sides(column: pa.ChunkedArray, n: int, name: str, problems: Problems) -
     """BUY/SELL from buy/sell words (blank: buy, as the kit's own format always had it)."""
     if pa.types.is_dictionary(column.type) and n:
         # a categorical column: read its few words, not a decoded copy of every row (issue 12)
-        coded = pa.chunked_array(column.unify_dictionaries().chunks, column.type).combine_chunks()
+        # One chunk (a DataFrame's categorical) is read as it is: combined and null-filled copies of
+        # its codes would be two more arrays of n in pyarrow's pool, which keeps the pages it touched
+        one = column.num_chunks == 1
+        coded = (
+            column.chunk(0)
+            if one
+            else pa.chunked_array(column.unify_dictionaries().chunks, column.type).combine_chunks()
+        )
         words = pc.utf8_lower(pc.utf8_trim_whitespace(coded.dictionary.cast(pa.string()))).to_pylist()
         table = np.array([SIDES.get(w, BUY if not w else -1) for w in words] + [BUY], dtype=np.int8)
-        sides = table[coded.indices.fill_null(len(words)).to_numpy(zero_copy_only=False)]
+        indices = coded.indices if not coded.null_count else coded.indices.fill_null(len(words))
+        sides = table[indices.to_numpy(zero_copy_only=False)]
         problems.flag(sides < 0, name, "expected buy or sell")
         return np.where(sides < 0, BUY, sides).astype(np.int8)
     # dictionary-encode first: a side column has a handful of distinct spellings

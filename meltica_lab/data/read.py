@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from tqdm.auto import tqdm
 
+from meltica_lab.buffers import KIT_POOL
 from meltica_lab.data import columns as conv
 from meltica_lab.data.cache import DataCache
 from meltica_lab.data.detect import Detection, check_options, detect_names, detect_text, header_name
@@ -85,7 +86,7 @@ def _frame_table(frame: pd.DataFrame) -> tuple[pa.Table, bool]:
     when no column can be the time. Column by column (Arrow converts each as ``Table.from_pandas``
     does), without the pandas metadata ``from_pandas`` builds and the kit never reads."""
     names = [header_name(str(c)) for c in frame.columns]
-    arrays = [pa.Array.from_pandas(column) for _, column in frame.items()]
+    arrays = [pa.Array.from_pandas(column, memory_pool=KIT_POOL) for _, column in frame.items()]
     index_time = isinstance(frame.index, pd.DatetimeIndex)
     if index_time:
         times = [c for c in names if c in ("timestamp", "ts", "time", "datetime", "date")]
@@ -96,7 +97,7 @@ def _frame_table(frame: pd.DataFrame) -> tuple[pa.Table, bool]:
                 field=times[0],
             )
         names.insert(0, "timestamp")
-        arrays.insert(0, pa.Array.from_pandas(frame.index))
+        arrays.insert(0, pa.Array.from_pandas(frame.index, memory_pool=KIT_POOL))
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         same = [repr(str(c)) for c in frame.columns if header_name(str(c)) == twice[0]]

@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 from meltica_lab.backtest.data import load_market_data
 from meltica_lab.backtest.results import _before_in_symbol, fills_frame, order_ids, orders_frame
 from meltica_lab.backtest.session import StrategySession
-from tests.backtest.test_session import TRADER, trades
+from meltica_lab.buffers import text_dtype
+from tests.backtest.conftest import module
+from tests.backtest.test_session import PRICES, TRADER, trades
 
 FILLS = st.lists(st.tuples(st.integers(0, 3), st.booleans()), max_size=60)
 
@@ -35,3 +37,34 @@ def test_the_fills_and_orders_frames_made_with_the_order_ids_given_are_those_mad
     pd.testing.assert_frame_equal(fills_frame(snapshot, "inst", ids=ids), fills_frame(snapshot, "inst"))
     pd.testing.assert_frame_equal(orders_frame(snapshot, "inst", ids=ids), orders_frame(snapshot, "inst"))
     assert list(fills_frame(snapshot, "inst")["client_order_id"]) == [ids[0], ids[1]]
+
+
+FILL_TEXT = ("client_order_id", "symbol", "side", "liquidity")
+ORDER_TEXT = ("client_order_id", "symbol", "provider", "side", "type", "state", "reject_reason")
+
+
+def _frames(source: bytes, prices: list[float]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    with StrategySession(source, name="probe", tag="v1.0.0", config={}, symbols=("BTC-USDT",)) as session:
+        session.feed(load_market_data(trades(prices)).events)
+        snapshot = session.finish()
+    return fills_frame(snapshot, "inst"), orders_frame(snapshot, "inst")
+
+
+def test_the_text_columns_of_the_fills_and_orders_frames_hold_what_pandas_makes_of_their_text():
+    fills, orders = _frames(TRADER, PRICES)
+    for frame, names in ((fills, FILL_TEXT), (orders, ORDER_TEXT)):
+        for name in names:
+            expected = pd.Series(frame[name].tolist(), index=frame.index, name=name)
+            if frame[name].isna().all():  # none rejected: pandas makes object of nothing but None
+                expected = expected.astype(text_dtype())
+            pd.testing.assert_series_equal(frame[name], expected)
+    assert orders["state"].tolist() == ["FILLED", "FILLED"] and fills["side"].tolist() == ["Buy", "Sell"]
+
+
+def test_the_text_columns_have_the_text_dtype_whether_or_not_anything_traded_or_was_rejected():
+    # a run without orders, and one whose orders all went through, type their columns as one with
+    # orders rejected does: results of several runs concatenate without object columns
+    idle = module("return { onTrade() {} };")
+    for fills, orders in (_frames(idle, PRICES), _frames(TRADER, PRICES)):
+        assert {str(fills[n].dtype) for n in FILL_TEXT} == {str(text_dtype())}
+        assert {str(orders[n].dtype) for n in ORDER_TEXT} == {str(text_dtype())}
