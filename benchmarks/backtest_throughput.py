@@ -143,8 +143,12 @@ def main() -> int:
     revision = loader.resolve(SELECTOR)
     if args.rss_child:
         split = PeakSplit()
-        backtest(revision, synthetic_trades(args.rss_child, seed=SEED))
+        result = backtest(revision, synthetic_trades(args.rss_child, seed=SEED))
+        # held as a user holds it, while what the run left to finish in the background (the
+        # isolate made ahead for the next run, the old one's release) completes and counts
+        time.sleep(0.5)
         split.stop()
+        del result
         print(_status_mib("VmHWM")["VmHWM"], split.anon, split.file)
         return 0
 
