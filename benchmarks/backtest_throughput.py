@@ -101,7 +101,8 @@ class PeakSplit:
     millisecond, on a thread of its own): the kernel keeps the peak (VmHWM) but not its parts. The
     file-backed part is the pages of library code and data mapped in, and how many of them count
     for the same code depends on how the files sit in the page cache (measured: libarrow's pages
-    counted 11 to 29 MiB for the same import); the anonymous part is what the run itself holds."""
+    counted 11 to 29 MiB for the same import: the imports alone mapped 53 or 89 MiB); the
+    anonymous part is what the run itself holds."""
 
     def __init__(self) -> None:
         self.anon = self.file = 0.0
@@ -127,12 +128,14 @@ def print_rss(label: str, n: int, target: float) -> None:
     out = subprocess.run(
         [sys.executable, __file__, "--rss-child", str(n)], capture_output=True, text=True, check=True, cwd=REPO
     )
-    peak, anon, file = (float(x) for x in out.stdout.split())
+    peak, anon, file, imported = (float(x) for x in out.stdout.split())
     print(f"peak RSS, {label:9s} {peak:,.0f} MiB (target <= {target:,.0f})  {verdict(peak <= target)}")
     print(f"  at its highest    {anon:,.0f} MiB anonymous, {file:,.0f} MiB file-backed (library pages)")
+    print(f"  library pages     {imported:,.0f} MiB of them mapped by the imports, before the run")
 
 
 def main() -> int:
+    imported = _status_mib("RssFile")["RssFile"]  # python, numpy, pandas, pyarrow, the kit
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 100_000])
     parser.add_argument("--repeat", type=int, default=3)
@@ -149,7 +152,7 @@ def main() -> int:
         time.sleep(0.5)
         split.stop()
         del result
-        print(_status_mib("VmHWM")["VmHWM"], split.anon, split.file)
+        print(_status_mib("VmHWM")["VmHWM"], split.anon, split.file, imported)
         return 0
 
     print(f"strategy            {revision.selector}; machine shared with other jobs: figures are noisy")
