@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from meltica_lab.buffers import KIT_POOL
 from meltica_lab.data.events import BUY, SELL
 from meltica_lab.data.formats.base import TIME_UNITS
 from meltica_lab.errors import DataError
@@ -62,6 +63,27 @@ class Problems:
         return [(r + 1, column, reason if isinstance(reason, str) else reason(r)) for r, column, reason in rows]
 
 
+def _cast(column: pa.ChunkedArray, kind: pa.DataType, *, safe: bool = True) -> pa.ChunkedArray:
+    return pc.cast(column, kind, safe=safe, memory_pool=KIT_POOL)
+
+
+def _filled(column: pa.ChunkedArray, value: object) -> pa.ChunkedArray:
+    """``column.fill_null(value)`` in the kit's pool (pyarrow's fill_null takes none)."""
+    return pc.coalesce(column, pa.scalar(value, type=column.type), memory_pool=KIT_POOL)
+
+
+def _valid(column: pa.ChunkedArray) -> np.ndarray:
+    return pc.is_valid(column, memory_pool=KIT_POOL).to_numpy(zero_copy_only=False)
+
+
+def _words(column: pa.ChunkedArray, *, lower: bool) -> pa.DictionaryArray:
+    """The column as trimmed text (lower-cased with ``lower``; missing: ""), dictionary-encoded."""
+    text = pc.utf8_trim_whitespace(_cast(column, pa.string()), memory_pool=KIT_POOL)
+    if lower:
+        text = pc.utf8_lower(text, memory_pool=KIT_POOL)
+    return pc.dictionary_encode(_filled(text, ""), memory_pool=KIT_POOL).combine_chunks(memory_pool=KIT_POOL)
+
+
 def numbers(column: pa.ChunkedArray, name: str, problems: Problems, *, borrow: bool = False) -> np.ndarray:
     """float64 values, NaN where missing; text that is not a number, and infinities, are flagged.
 
@@ -75,7 +97,7 @@ def numbers(column: pa.ChunkedArray, name: str, problems: Problems, *, borrow: b
         # unsafe: an integer beyond 2^53 becomes the nearest float, as any number in a CSV would
         values = np.empty(len(column))
         start = 0
-        for chunk in column.cast(pa.float64(), safe=False).chunks:
+        for chunk in _cast(column, pa.float64(), safe=False).chunks:
             values[start : start + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
             start += len(chunk)
     elif pa.types.is_null(kind):
@@ -223,12 +245,12 @@ def times(
     kind = column.type
     if pa.types.is_date(kind):
         # days or ms since the epoch; as ms every date Arrow holds fits an int64
-        column, kind = column.cast(pa.timestamp("ms")), pa.timestamp("ms")
+        column, kind = _cast(column, pa.timestamp("ms")), pa.timestamp("ms")
     if pa.types.is_timestamp(kind):
         # int64 in the column's own unit (UTC for zoned columns, wall time taken as UTC otherwise),
         # scaled to ns here: Arrow's cast to ns refuses the whole column if one value is past 2262
-        valid = pc.is_valid(column).to_numpy(zero_copy_only=False)
-        raw = column.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+        valid = _valid(column)
+        raw = _filled(_cast(column, pa.int64()), 0).to_numpy(zero_copy_only=False).astype(np.int64)
         scale = TIME_UNITS[kind.unit]
         late = np.abs(raw) > INT64_MAX // scale
         problems.flag(~valid, name, "missing timestamp")
@@ -249,11 +271,15 @@ def times(
             return out, unit
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):
         if column.null_count:
-            valid = pc.is_valid(column).to_numpy(zero_copy_only=False)
-            column = column.fill_null(0)
+            valid = _valid(column)
+            column = _filled(column, 0)
         else:
             valid = np.ones(n, dtype=bool)
-        raw = column.combine_chunks().to_numpy(zero_copy_only=False) if column.num_chunks else np.zeros(0)
+        raw = (
+            column.combine_chunks(memory_pool=KIT_POOL).to_numpy(zero_copy_only=False)
+            if column.num_chunks
+            else np.zeros(0)
+        )
         if raw.dtype.kind == "f":
             finite = np.isfinite(raw)
             problems.flag(~(valid & finite), name, "missing timestamp")
@@ -306,8 +332,7 @@ def codes(column: pa.ChunkedArray | None, n: int, default: str) -> tuple[np.ndar
     """int32 codes into a table of the column's distinct texts (blank: ``default``)."""
     if column is None:
         return np.zeros(n, dtype=np.int32), (default,)
-    text = pc.fill_null(pc.utf8_trim_whitespace(column.cast(pa.string())), "")
-    encoded = pc.dictionary_encode(text).combine_chunks()
+    encoded = _words(column, lower=False)
     names = [str(v) if v else default for v in encoded.dictionary.to_pylist()]
     # two spellings of the default ("" and the default itself) must share one code
     unique = tuple(dict.fromkeys(names))
@@ -327,17 +352,18 @@ def text_sides(column: pa.ChunkedArray, n: int, name: str, problems: Problems) -
         coded = (
             column.chunk(0)
             if one
-            else pa.chunked_array(column.unify_dictionaries().chunks, column.type).combine_chunks()
+            else pa.chunked_array(column.unify_dictionaries(memory_pool=KIT_POOL).chunks, column.type).combine_chunks(
+                memory_pool=KIT_POOL
+            )
         )
         words = pc.utf8_lower(pc.utf8_trim_whitespace(coded.dictionary.cast(pa.string()))).to_pylist()
         table = np.array([SIDES.get(w, BUY if not w else -1) for w in words] + [BUY], dtype=np.int8)
-        indices = coded.indices if not coded.null_count else coded.indices.fill_null(len(words))
+        indices = coded.indices if not coded.null_count else _filled(coded.indices, len(words))
         sides = table[indices.to_numpy(zero_copy_only=False)]
         problems.flag(sides < 0, name, "expected buy or sell")
         return np.where(sides < 0, BUY, sides).astype(np.int8)
     # dictionary-encode first: a side column has a handful of distinct spellings
-    text = pc.fill_null(pc.utf8_lower(pc.utf8_trim_whitespace(column.cast(pa.string()))), "")
-    encoded = pc.dictionary_encode(text).combine_chunks()
+    encoded = _words(column, lower=True)
     words = encoded.dictionary.to_pylist()
     table = np.array([SIDES.get(w, BUY if w == "" else -1) for w in words], dtype=np.int8)
     sides = table[encoded.indices.to_numpy(zero_copy_only=False)] if len(words) else np.full(n, BUY, dtype=np.int8)
@@ -348,13 +374,12 @@ def text_sides(column: pa.ChunkedArray, n: int, name: str, problems: Problems) -
 def booleans(column: pa.ChunkedArray, name: str, problems: Problems) -> np.ndarray:
     """A boolean column (``True``/``true``/``1`` and their opposites); missing or other text flagged."""
     if pa.types.is_boolean(column.type):
-        valid = pc.is_valid(column).to_numpy(zero_copy_only=False) if column.null_count else None
-        values = column.fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
+        valid = _valid(column) if column.null_count else None
+        values = _filled(column, False).to_numpy(zero_copy_only=False).astype(bool)
         if valid is not None:
             problems.flag(~valid, name, "missing value (expected true or false)")
         return values
-    text = pc.fill_null(pc.utf8_lower(pc.utf8_trim_whitespace(column.cast(pa.string()))), "")
-    encoded = pc.dictionary_encode(text).combine_chunks()
+    encoded = _words(column, lower=True)
     words = encoded.dictionary.to_pylist()
     table = np.array([{True: 1, False: 0}.get(_BOOLEANS.get(w), -1) for w in words], dtype=np.int8)
     values = table[encoded.indices.to_numpy(zero_copy_only=False)] if len(words) else np.zeros(len(column), np.int8)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
 import json
 import os
 import queue
@@ -46,6 +45,7 @@ from py_mini_racer._value_handle import RawValueHandleType
 
 from meltica_lab.errors import JSError, JSLimitError, UsageError
 from meltica_lab.jshost.limits import DEFAULT_LIMITS, Limits
+from meltica_lab.malloc import release_free_memory
 
 __all__ = ["Isolate", "JSError", "JSLimitError"]  # the errors live in meltica_lab.errors
 
@@ -293,19 +293,6 @@ def _new_context() -> Context:
     return context
 
 
-def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's malloc_trim, or None where the C library has none (musl, macOS, Windows). Looked up
-    among the symbols the process already has: ``ctypes.util.find_library`` runs ldconfig, 3 ms
-    of every import of the kit."""
-    try:
-        return getattr(ctypes.CDLL(None), "malloc_trim", None)
-    except (OSError, TypeError):  # Windows has no handle for the process's own symbols
-        return None
-
-
-_trim = _malloc_trim()
-
-
 def _free_context(context: Context, *, release: bool = False) -> None:
     """Free ``context`` (on the racer thread); with ``release``, return the memory it held to the
     system first (see :meth:`Isolate.close`)."""
@@ -321,10 +308,10 @@ def _free_context(context: Context, *, release: bool = False) -> None:
         # and they report through it
         context._dll.mr_free_context(context._ctx)
         del held
-        if release and _trim is not None:
+        if release:
             # what V8 freed to malloc (its compilers' zones, the isolate's tables) stays in the
             # process otherwise, in the arenas of the threads that used it
-            _trim(0)
+            release_free_memory()
 
 
 def _close_all_at_exit() -> None:
