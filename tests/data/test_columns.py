@@ -72,7 +72,8 @@ def _default_pool_bytes(read, capfd) -> int:
         read()
     finally:
         pa.log_memory_allocations(False)
-    return sum(int(m) for m in re.findall(r"Allocate: size = (\d+)", capfd.readouterr().out))
+    logged = capfd.readouterr()
+    return sum(int(m) for m in re.findall(r"Allocate: size = (\d+)", logged.out + logged.err))
 
 
 def test_reading_a_file_or_a_dataframe_makes_its_arrow_buffers_in_the_kits_pool(tmp_path, capfd):
@@ -97,6 +98,8 @@ def test_reading_a_file_or_a_dataframe_makes_its_arrow_buffers_in_the_kits_pool(
         "parquet": lambda: load_market_data(tmp_path / "trades.parquet", progress=False, cache=False),
         "dataframe": lambda: load_market_data(categorical, progress=False),
     }
+    # the log is seen: an array built from Python objects asks the default pool for its buffers
+    assert _default_pool_bytes(lambda: pa.array(list(range(n))), capfd) >= 8 * n
     for name, read in reads.items():
         assert len(read().events) == n
         assert _default_pool_bytes(read, capfd) <= 16 * n, name
