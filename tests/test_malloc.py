@@ -31,3 +31,10 @@ def test_memory_malloc_holds_free_goes_back_to_the_system():
     release_free_memory()
     assert held - _anon_kib() > 32 << 10  # KiB: at least half of the 64 MiB freed
     libc.free(pinned)
+
+
+def test_without_malloc_trim_handing_memory_back_does_nothing_and_raises_nothing(monkeypatch):
+    import meltica_lab.malloc as malloc
+
+    monkeypatch.setattr(malloc, "_TRIM", None)
+    assert malloc.release_free_memory() is None

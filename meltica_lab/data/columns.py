@@ -346,16 +346,13 @@ def text_sides(column: pa.ChunkedArray, n: int, name: str, problems: Problems) -
     """BUY/SELL from buy/sell words (blank: buy, as the kit's own format always had it)."""
     if pa.types.is_dictionary(column.type) and n:
         # a categorical column: read its few words, not a decoded copy of every row (issue 12)
-        # One chunk (a DataFrame's categorical) is read as it is: combined and null-filled copies of
-        # its codes would be two more arrays of n in pyarrow's pool, which keeps the pages it touched
-        one = column.num_chunks == 1
-        coded = (
-            column.chunk(0)
-            if one
-            else pa.chunked_array(column.unify_dictionaries(memory_pool=KIT_POOL).chunks, column.type).combine_chunks(
-                memory_pool=KIT_POOL
-            )
-        )
+        # one chunk (a DataFrame's categorical) is read as it is: no combined or null-filled copy of
+        # its n codes
+        if column.num_chunks == 1:
+            coded = column.chunk(0)
+        else:
+            unified = column.unify_dictionaries(memory_pool=KIT_POOL)
+            coded = pa.chunked_array(unified.chunks, column.type).combine_chunks(memory_pool=KIT_POOL)
         words = pc.utf8_lower(pc.utf8_trim_whitespace(coded.dictionary.cast(pa.string()))).to_pylist()
         table = np.array([SIDES.get(w, BUY if not w else -1) for w in words] + [BUY], dtype=np.int8)
         indices = coded.indices if not coded.null_count else _filled(coded.indices, len(words))
