@@ -28,11 +28,12 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import IO, Any
-
-import yaml
+from typing import IO, TYPE_CHECKING, Any
 
 from meltica_lab.errors import MelticaLabError
+
+if TYPE_CHECKING:
+    import yaml
 
 ErrorType = type[MelticaLabError]
 PathLike = str | os.PathLike[str]
@@ -302,9 +303,6 @@ def read_json(
 
 
 # -- YAML ----------------------------------------------------------------------------------------------
-_YAML_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def loads_yaml(
     text: str,
     path: PathLike,
@@ -319,8 +317,10 @@ def loads_yaml(
 
     Malformed YAML is an error naming the line and column.
     """
+    import yaml  # imported by what reads YAML: a process that reads none (a backtest) never loads it
+
     bound = _limits(limits).yaml_nodes
-    parser = (loader or _YAML_LOADER)(text)
+    parser = (loader or getattr(yaml, "CSafeLoader", yaml.SafeLoader))(text)
     try:
         node = parser.get_single_node()
         if node is None:
@@ -365,9 +365,9 @@ def _expanded_size(root: yaml.Node, bound: int) -> int:
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.SequenceNode):
+    if node.id == "sequence":
         return list(node.value)
-    if isinstance(node, yaml.MappingNode):
+    if node.id == "mapping":
         return [part for pair in node.value for part in pair]
     return []
 

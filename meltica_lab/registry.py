@@ -11,8 +11,6 @@ tag history beside the registry.
 from __future__ import annotations
 
 import contextlib
-import difflib
-import getpass
 import json
 import os
 import stat
@@ -26,7 +24,6 @@ from types import MappingProxyType
 from typing import Any
 
 from cachetools import LRUCache
-from filelock import FileLock, Timeout
 
 from meltica_lab.errors import (
     AmbiguousHashError,
@@ -223,6 +220,8 @@ class Registry:
         try:
             return self.strategies[key]
         except KeyError:
+            import difflib  # only a miss needs it; reading the registry does not
+
             near = difflib.get_close_matches(key, self.strategies, n=3)
             hint = f"; did you mean {', '.join(near)}?" if near else ""
             raise NotFoundError(f"strategy {shorten(key)!r} not found in the registry{hint}", selector=name) from None
@@ -611,6 +610,8 @@ def _tag_changes(before: Registry | None, after: Registry, reason: str) -> list[
 
 
 def _actor() -> str:
+    import getpass  # only an edit records who made it
+
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -782,6 +783,10 @@ def edit_registry(root: str | Path, reason: str, *, create: bool = True) -> Iter
     path = registry_path(root_path)
     if not root_path.is_dir():
         raise RegistryError(f"strategies root {root_path} is not a directory", path=str(root_path))
+    # imported by what takes the lock: a process that only reads the registry (a backtest, a sweep
+    # worker) never loads filelock (7 ms)
+    from filelock import FileLock, Timeout
+
     lock = FileLock(str(root_path / LOCK_FILE), timeout=LOCK_TIMEOUT_SECONDS)
     try:
         lock.acquire()
@@ -850,6 +855,8 @@ def recover_edits(root: str | Path, *, wait: bool = True) -> str | None:
     root_path = Path(root)
     if not (root_path / INTENT_FILE).exists() and not (root_path / TRASH_DIR).exists():
         return None
+    from filelock import FileLock, Timeout  # see edit_registry
+
     lock = FileLock(str(root_path / LOCK_FILE), timeout=LOCK_TIMEOUT_SECONDS if wait else 0)
     try:
         with lock:

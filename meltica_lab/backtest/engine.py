@@ -15,7 +15,6 @@ from typing import Any, Protocol, Unpack
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from meltica_lab.backtest.config import DRY_RUN, resolve_config
 from meltica_lab.backtest.data import DataSource, MarketData, load_market_data
@@ -34,6 +33,7 @@ from meltica_lab.backtest.session import LONG_FEED, StrategySession
 from meltica_lab.backtest.settings import BacktestSettings, SettingsChanges
 from meltica_lab.errors import DataError, UsageError
 from meltica_lab.loader import Loader, Revision
+from meltica_lab.progress import progress_bar
 
 ENGINE_VERSION = "1.0.0"
 """Version of the backtest semantics (host, exchange, analytics); recorded in every provenance."""
@@ -220,7 +220,9 @@ def backtest_revision(
         providers=events.providers,
         capacity=len(events),
     ) as session:
-        with tqdm(total=len(events), disable=not settings.progress, delay=1.0, unit="ev", desc=revision.name) as bar:
+        with progress_bar(
+            total=len(events), disable=not settings.progress, delay=1.0, unit="ev", desc=revision.name
+        ) as bar:
             session.feed(events, on_chunk=bar.update)
         del events
         if replayed >= LONG_FEED:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 import math
 from collections.abc import Callable, Mapping
@@ -256,6 +255,8 @@ class BacktestResult:
         return f"{self._headline()}\n{self.summary.to_string()}"
 
     def _repr_html_(self) -> str:
+        import html  # only a notebook draws this, and a notebook has html imported already
+
         p = self.provenance
         rows = "".join(
             f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{html.escape(_display(v))}</td></tr>"

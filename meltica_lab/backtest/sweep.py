@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import multiprocessing
 import os
 import shutil
 import socket
@@ -32,15 +31,14 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, Future, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Unpack
+from typing import TYPE_CHECKING, Any, Unpack
 
 import numpy as np
 import pandas as pd
 from cachetools import LRUCache
-from tqdm.auto import tqdm
 
 from meltica_lab.backtest.config import DRY_RUN, coerce_value, resolve_config
 from meltica_lab.backtest.data import DataSource, MarketData
@@ -50,6 +48,10 @@ from meltica_lab.data.cache import open_columns, stored_market_data
 from meltica_lab.errors import ConfigError, DataError, MelticaLabError, UsageError
 from meltica_lab.hashing import hash_text
 from meltica_lab.loader import Revision
+from meltica_lab.progress import progress_bar
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 IDENTITY_COLUMNS = ("strategy", "tag", "hash", "selector", "data_source")
 """The first columns of a sweep table: what ran (``selector``: as given) and on which data."""
@@ -353,6 +355,11 @@ def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
     count = _cores() if workers is None else workers
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise UsageError(f"workers: expected a positive whole number, got {workers!r}", field="workers")
+    # imported for a pool only: a process that makes none (one that runs backtests in a row) never
+    # loads multiprocessing's pool machinery
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([__name__])
     return ProcessPoolExecutor(max_workers=count, mp_context=context, initializer=_start_worker)
@@ -364,7 +371,7 @@ def _execute(tasks: list[_Task], executor: Executor, progress: bool) -> list[_Ou
     futures: list[Future[_Outcome]] = []
     try:
         futures = [executor.submit(_run_task, task) for task in tasks]
-        with tqdm(total=len(tasks), disable=not progress, unit="run", desc="sweep") as bar:
+        with progress_bar(total=len(tasks), disable=not progress, unit="run", desc="sweep") as bar:
             for future in as_completed(futures):
                 outcome = future.result()
                 if outcome.failure is not None:

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from meltica_lab.data.cache import DataCache
 from meltica_lab.data.events import VALUE_COLUMNS, MarketEvents, concat_events
@@ -22,6 +21,7 @@ from meltica_lab.data.model import BadRow, Digest, MarketData
 from meltica_lab.data.read import ReadOptions, read_file
 from meltica_lab.errors import DataError, UsageError
 from meltica_lab.hashing import content_hash
+from meltica_lab.progress import progress_bar
 
 _GLOB = set("*?[")
 
@@ -75,7 +75,9 @@ def _same(a: MarketEvents, b: MarketEvents) -> bool:
 
 def read_dataset(paths: Sequence[str], options: ReadOptions, cache: DataCache | None = None) -> MarketData:
     """The files as one dataset (see the module docstring), each read through ``cache``."""
-    parts = [read_file(path, options, cache) for path in tqdm(paths, desc="market data", unit="file", delay=2.0)]
+    parts = [
+        read_file(path, options, cache) for path in progress_bar(paths, desc="market data", unit="file", delay=2.0)
+    ]
     formats = {p.format for p in parts}
     if len(formats) > 1:
         first = parts[0]

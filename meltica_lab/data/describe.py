@@ -3,7 +3,6 @@ time (UTC), symbols, buy/sell counts, gaps, dropped rows, and the files with the
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,6 +140,8 @@ class DataDescription:
         return "\n".join(f"{label:<{width}}  {text}" for label, text in self.items())
 
     def _repr_html_(self) -> str:
+        import html  # only a notebook draws this, and a notebook has html imported already
+
         rows = "".join(
             f"<tr><th style='text-align:left'>{html.escape(label)}</th><td style='text-align:left'>"
             f"{html.escape(text)}</td></tr>"

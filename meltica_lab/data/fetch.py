@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tqdm.auto import tqdm
-
 from meltica_lab.errors import ConfigError, DataError
 from meltica_lab.files import write_atomic
+from meltica_lab.progress import progress_bar
 
 if TYPE_CHECKING:
     import httpx
@@ -226,7 +225,7 @@ class BinanceFetcher:
                     total = int(response.headers.get("content-length", 0)) + (have if resumed else 0)
                     with (
                         part.open("ab" if resumed else "wb") as out,
-                        tqdm(
+                        progress_bar(
                             total=total or None,
                             initial=have if resumed else 0,
                             unit="B",

@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
-from tqdm.auto import tqdm
 
 from meltica_lab.buffers import KIT_POOL
 from meltica_lab.data import columns as conv
@@ -25,6 +24,7 @@ from meltica_lab.data.source import READ_ERRORS, DataFile, open_data_file, print
 from meltica_lab.errors import ConfigError, DataError
 from meltica_lab.hashing import hash_text
 from meltica_lab.malloc import release_free_memory
+from meltica_lab.progress import Bar, progress_bar
 
 _NS_PER_MS = 1_000_000
 _BACKGROUND_DIGEST = 1 << 16
@@ -132,7 +132,7 @@ def _csv_types(fmt: Format, layout: Layout, mapping: Mapping[str, str]) -> dict[
 class _Counted:
     """A byte stream that moves a progress bar as it is read."""
 
-    def __init__(self, handle: Any, bar: tqdm) -> None:
+    def __init__(self, handle: Any, bar: Bar) -> None:
         self._handle = handle
         self._bar = bar
         self.closed = False
@@ -167,7 +167,7 @@ def _read_csv(file: DataFile, found: Detection, mapping: Mapping[str, str], prog
         convert = pacsv.ConvertOptions(column_types=dict(types), include_columns=wanted)
         with (
             file.stream() as handle,
-            tqdm(
+            progress_bar(
                 total=file.size(), unit="B", unit_scale=True, desc=file.path.name, disable=not progress, delay=1.0
             ) as bar,
             pacsv.open_csv(
