@@ -100,8 +100,9 @@ class PeakSplit:
     """The anonymous and file-backed parts of this process's RSS at the highest of its samples (every
     millisecond, on a thread of its own): the kernel keeps the peak (VmHWM) but not its parts. The
     file-backed part is the pages of library code and data mapped in, and how many of them count
-    for the same code depends on how the files sit in the page cache (measured: libarrow's pages
-    counted 11 to 29 MiB for the same import: the imports alone mapped 53 or 89 MiB); the
+    for the same code depends on how the files sit in the page cache: Linux 6.18 maps whole folios,
+    and files pip wrote sit in 2 MiB ones until the kernel reads them back (measured: libarrow's
+    pages counted 13 or 30 MiB for the same import; the imports alone mapped 53 or 89 MiB); the
     anonymous part is what the run itself holds."""
 
     def __init__(self) -> None:
