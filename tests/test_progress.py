@@ -6,6 +6,11 @@ import sys
 from meltica_lab.progress import progress_bar
 
 
+def _printed_by(code: str) -> list[str]:
+    """What ``code`` prints, split in words, run in a fresh interpreter (where nothing is imported yet)."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+
+
 def test_a_bar_over_an_iterable_yields_every_item_and_counts_them():
     with progress_bar(range(5), desc="items", disable=False, file=sys.stderr) as bar:
         seen = list(bar)
@@ -30,8 +35,7 @@ def test_a_disabled_bar_passes_the_items_through_and_imports_no_tqdm():
         "    bar.update(3)\n"
         "print(''.join(items), list(progress_bar(disable=True)), 'tqdm' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["abc", "[]", "False"]
+    assert _printed_by(code) == ["abc", "[]", "False"]
 
 
 def test_the_bar_is_tqdm_autonotebooks_and_its_first_import_warns_of_nothing_and_keeps_the_filters():
@@ -45,8 +49,7 @@ def test_the_bar_is_tqdm_autonotebooks_and_its_first_import_warns_of_nothing_and
         "import tqdm.autonotebook\n"
         "print(type(bar) is tqdm.autonotebook.tqdm, 'asyncio' in sys.modules, warnings.filters == before)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["True", "False", "True"]
+    assert _printed_by(code) == ["True", "False", "True"]
 
 
 def test_in_a_jupyter_kernel_the_bar_is_the_notebook_widget_and_its_import_warns_of_nothing(tmp_path):
