@@ -57,7 +57,8 @@ HOST_ENTRY = "__mlabHost"
 """The script-level constant the host's API is bound to (see :func:`meltica_lab.jshost.scripts.host_script`)."""
 LONG_FEED = 1 << 18
 """Events from which a run counts as long: its memory is worth returning when it ends, and the next
-run's chunk buffer is not made ahead (its page faults, about 3 ms, are lost in a run this long)."""
+run's isolate is not made ahead (making it, 5-7 ms with the chunk buffer's page faults, is lost in a
+run this long, and the isolate would hold 3 MiB through it)."""
 _T = TypeVar("_T")
 _NS_PER_MS = 1_000_000
 _TABLES = "__mlabHost.tables()"
@@ -243,12 +244,12 @@ class StrategySession:
         # whose value is the buffer of the chunk columns init returns.
         text = json.dumps(source.decode("utf-8"))
         # the next run most likely brings this module again, and as many events a chunk: the isolate
-        # made for it compiles the module and, after a short run, makes the chunk buffer ahead (after
-        # a long one it would hold 5.5 MiB through the whole run, for a saving the next can't show)
-        ahead = f"__mlabHost.prepare({text})"
-        if capacity is None or capacity < LONG_FEED:
-            ahead += f", __mlabHost.reserve({self._chunk})"
-        self._isolate = self._guarded(lambda: Isolate.ready(limits, host_source(), ahead=ahead), "")
+        # made for it compiles the module and makes the chunk buffer ahead. A long run has none made:
+        # it would hold 3 MiB (with the buffer 8.5) through the whole run, at its peak too, for the
+        # 5-7 ms of making one, which a run this long cannot show
+        ahead = f"__mlabHost.prepare({text}), __mlabHost.reserve({self._chunk})"
+        short = capacity is None or capacity < LONG_FEED
+        self._isolate = self._guarded(lambda: Isolate.ready(limits, host_source(), ahead=ahead, make_next=short), "")
         load = f"__mlabHost.load({text}, {json.dumps(dict(config))}, {json.dumps(tag)})"
         try:
             shared = self._eval(

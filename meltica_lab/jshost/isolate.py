@@ -358,12 +358,13 @@ class Isolate:
             raise
 
     @classmethod
-    def ready(cls, limits: Limits, setup: str, *, ahead: str | None = None) -> Isolate:
+    def ready(cls, limits: Limits, setup: str, *, ahead: str | None = None, make_next: bool = True) -> Isolate:
         """An isolate with ``setup`` run, as ``Isolate(limits, setup=setup)`` makes it: the one made
         ahead for these limits and setup when there is one, else a new one; either way the next is
-        then made in the background, and ``ahead`` (code that prepares work without running any
-        caller's code, such as compiling the module the next run is likely to bring) evaluated in it,
-        in the same call as the setup (its :attr:`setup_value` is then ``ahead``'s value).
+        then made in the background (unless ``make_next`` is false), and ``ahead`` (code that
+        prepares work without running any caller's code, such as compiling the module the next run
+        is likely to bring) evaluated in it, in the same call as the setup (its
+        :attr:`setup_value` is then ``ahead``'s value).
         A fresh isolate with the kit's setup run costs about as much as a short backtest (a V8
         context, the host script); a process that runs many sessions in a row (a notebook, a sweep
         worker) has it made on the racer thread while the current one runs. The isolate made ahead
@@ -380,7 +381,8 @@ class Isolate:
             # going on meanwhile holds most of the time (back-to-back 100-trade runs took 1.5 ms less)
             return cls(limits, setup=setup if ahead is None else f"{setup}\n;{ahead}")
 
-        _racer_thread.make_spare(key, make)
+        if make_next:
+            _racer_thread.make_spare(key, make)
         return isolate
 
     @property

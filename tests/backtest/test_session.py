@@ -11,6 +11,7 @@ from meltica_lab.backtest.data import load_market_data
 from meltica_lab.backtest.options import SessionOptions
 from meltica_lab.backtest.session import LONG_FEED, SessionSnapshot, StrategySession
 from meltica_lab.errors import StrategyRuntimeError, UsageError
+from meltica_lab.jshost.isolate import _racer_thread
 from tests.backtest.conftest import module, register, trades
 
 # a limit buy that rests on the first trade and fills later, and a market sell: fills, orders, logs
@@ -126,8 +127,8 @@ def test_a_session_with_a_smaller_capacity_than_a_feed_runs_it_in_chunks_of_that
 
 def test_sessions_run_alike_whether_the_chunk_buffer_made_ahead_was_for_longer_or_shorter_chunks():
     # each session's isolate was made ahead with a buffer for the chunk size of the session before:
-    # longer (laid out from its start), shorter (a buffer of its own), the same, or none (after a
-    # session whose capacity made it a long run)
+    # longer (laid out from its start), shorter (a buffer of its own), the same; or it is new (after
+    # a session whose capacity made it a long run)
     data = trades(PRICES)
     events = load_market_data(data).events
     results = []
@@ -137,6 +138,17 @@ def test_sessions_run_alike_whether_the_chunk_buffer_made_ahead_was_for_longer_o
             results.append(session.finish())
     for other in results[1:]:
         _same(results[0], other)
+
+
+def test_a_long_session_has_no_isolate_made_ahead_for_the_next_and_a_short_one_has():
+    data = trades(PRICES)
+    events = load_market_data(data).events
+    made_ahead = []
+    for capacity in (2, LONG_FEED, 2):
+        with _session(data, providers=events.providers, capacity=capacity) as session:
+            made_ahead.append(_racer_thread._spare is not None)
+            session.feed(events)
+    assert made_ahead == [True, False, True]
 
 
 def test_symbols_and_providers_declared_in_another_order_than_the_datas_give_the_same_trading():

@@ -253,6 +253,21 @@ def test_a_ready_isolate_is_the_one_made_ahead_for_the_same_limits_and_setup():
         second.close()
 
 
+def test_a_ready_isolate_that_makes_no_next_one_leaves_none_made_ahead_and_the_next_is_new():
+    setup = "globalThis.made = (globalThis.made || 0) + 1; 'set up'"
+    Isolate.ready(Limits(), setup).close()  # one made ahead now waits
+    first = Isolate.ready(Limits(), setup, make_next=False)
+    try:
+        assert _racer_thread._spare is None  # taken, and none made after it
+        second = Isolate.ready(Limits(), setup)
+        try:
+            assert second is not first and second.eval("made") == 1 and second.setup_value == "set up"
+        finally:
+            second.close()
+    finally:
+        first.close()
+
+
 def test_the_isolate_made_ahead_has_also_evaluated_the_code_given_to_prepare_it_and_nothing_else():
     setup = "globalThis.made = (globalThis.made || 0) + 1; 'set up'"
     first = Isolate.ready(Limits(), setup, ahead="globalThis.prepared = (globalThis.prepared || 0) + 1")
