@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
@@ -438,10 +439,10 @@ class StrategySession:
         """The V8 version the strategy runs on."""
         return self._isolate.v8_version
 
-    def close(self, *, release: bool = False) -> None:
-        """Release the isolate; ``release`` after a long run returns the memory it held to the system
-        (see :meth:`meltica_lab.jshost.isolate.Isolate.close`)."""
-        self._isolate.close(release=release)
+    def close(self, *, release: bool = False) -> Future[None]:
+        """Release the isolate; ``release`` after a long run returns the memory it held to the system.
+        Returns the future of the freeing (see :meth:`meltica_lab.jshost.isolate.Isolate.close`)."""
+        return self._isolate.close(release=release)
 
     def __enter__(self) -> StrategySession:
         return self

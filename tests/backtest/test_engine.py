@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 
 import numpy as np
 import pandas as pd
@@ -149,7 +150,7 @@ def test_a_long_run_closes_its_isolate_releasing_its_memory_and_a_short_one_leav
 
     def spy(self, *, release=False):
         releases.append(release)
-        close(self, release=release)
+        return close(self, release=release)
 
     monkeypatch.setattr(Isolate, "close", spy)
     long = pd.DataFrame(
@@ -166,6 +167,31 @@ def test_a_long_run_closes_its_isolate_releasing_its_memory_and_a_short_one_leav
         run_backtest("roundtrip", frame, root=root, progress=False)
         released.append(any(releases))
     assert released == [False, True]
+
+
+def test_after_a_long_run_the_frames_are_built_once_the_isolate_has_given_its_memory_back(root, digest, monkeypatch):
+    from meltica_lab.backtest import engine
+    from meltica_lab.jshost import isolate
+
+    order = []
+    free, equity_frame = isolate._free_context, engine.equity_frame
+
+    def slow_free(context, *, release=False):
+        if release:
+            time.sleep(0.2)  # a release slower than building the frames: they still wait for it
+        free(context, release=release)
+        if release:
+            order.append("released")
+
+    def spy_equity(*args):
+        order.append("equity frame")
+        return equity_frame(*args)
+
+    monkeypatch.setattr(isolate, "_free_context", slow_free)
+    monkeypatch.setattr(engine, "equity_frame", spy_equity)
+    long = trades([100.0 + k % 7 for k in range(LONG_FEED)], step=SECOND // 10)
+    run_backtest("roundtrip", long, root=root, progress=False)
+    assert order == ["released", "equity frame"]
 
 
 def test_to_json_repr_html_and_plot(root, digest):
