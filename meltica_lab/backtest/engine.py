@@ -194,6 +194,7 @@ def backtest_revision(
     events = _select(market.events, symbol, settings.providers, market.source)
     active = symbol if symbol is not None else (events.symbols[int(events.symbol[0])] if len(events) else "")
     replayed, dropped = len(events), len(market.dropped)
+    long_feed = replayed >= LONG_FEED
     # read once the run is over: a DataFrame's digest is computed meanwhile, on a thread of its own
     digest = market.digest
     about_data = {
@@ -226,15 +227,15 @@ def backtest_revision(
         ) as bar:
             session.feed(events, on_chunk=bar.update)
         del events
-        if replayed >= LONG_FEED:
+        if long_feed:
             # V8 keeps a long feed's garbage past the run: collected now, the results built next reuse
             # that memory (shorter runs leave too little to be worth a V8 call)
             session.release_memory()
         snapshot = session.finish()
         v8_version = session.v8_version
         crossings = session.crossings
-        freed = session.close(release=replayed >= LONG_FEED)
-        if replayed >= LONG_FEED:
+        freed = session.close(release=long_feed)
+        if long_feed:
             # the frames are built once V8 has given back what it held. Built while it did, the two
             # added up and slowed each other (1M trades: peak RSS up to 260 MiB, 269 with the other
             # core busy, against 257 and 256 when waited for; the run took no longer)
